@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
@@ -113,7 +114,7 @@ class PipelineConfig:
             "writers": copy.deepcopy(self.writers),
         }
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
         """A short, stable hash of the effective config."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
