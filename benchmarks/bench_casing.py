@@ -1,0 +1,201 @@
+"""Casing restoration on real Russian text: word-level F1 of "the first letter is a capital".
+
+Two settings, each scored over every word that has a letter:
+
+- ``punctuated``: each chunk of 5 sentences is lowercased with its punctuation kept;
+- ``bare``: punctuation removed, one sentence per line (each line its own transcript).
+
+The full stage runs through ``asr-pipeline postprocess FILE --stage casing`` (one text per line)
+when that command exists, otherwise through the library (``Pipeline().add_stage("casing")``).
+The reduced settings (sentence starts alone; pymorphy3 tags without the shipped lists) always
+run through the library, for comparison.
+
+    python benchmarks/bench_casing.py                  # ../shared/data/ru_text/dev.txt
+    python benchmarks/bench_casing.py held_out.txt --via library --errors 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from asr_pipeline import Pipeline, Transcript
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_TEXT = REPO / ".." / "shared" / "data" / "ru_text" / "dev.txt"
+CHUNK = 5
+BASELINES = {"sentence starts alone": 0.576, "sentence starts + pymorphy3 name tags": 0.797}
+"""F1 measured on dev.txt before this stage existed (punctuated setting)."""
+
+_LETTER = re.compile(r"[^\W\d_]")
+_PUNCT_ONLY = re.compile(r"^[^\w]+$")
+_EDGE_PUNCT = re.compile(r"^[^\w]+|[^\w]+$")
+
+Restorer = Callable[[list[str]], list[str]]
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    words: int = 0
+
+    def add(self, reference: str, hypothesis: str) -> None:
+        ref, hyp = _first_letter(reference), _first_letter(hypothesis)
+        if ref is None:
+            return
+        self.words += 1
+        truth, guess = ref.isupper(), bool(hyp) and hyp.isupper()
+        self.tp += truth and guess
+        self.fp += guess and not truth
+        self.fn += truth and not guess
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def line(self) -> str:
+        p, r = self.precision, self.recall
+        return f"F1 {self.f1:.3f}  P {p:.3f}  R {r:.3f}  ({self.words} words)"
+
+
+def _first_letter(token: str) -> str | None:
+    match = _LETTER.search(token)
+    return match.group(0) if match else None
+
+
+def punctuated_cases(lines: Sequence[str]) -> list[str]:
+    """Chunks of 5 sentences as written (the references)."""
+    return [" ".join(lines[i : i + CHUNK]) for i in range(0, len(lines), CHUNK)]
+
+
+def bare_cases(lines: Sequence[str]) -> list[str]:
+    """One sentence per line without punctuation (the references, casing kept)."""
+    cases = []
+    for line in lines:
+        words = [_EDGE_PUNCT.sub("", w) for w in line.split() if not _PUNCT_ONLY.match(w)]
+        words = [w for w in words if w]
+        if words:
+            cases.append(" ".join(words))
+    return cases
+
+
+def library_restorer(**options: object) -> Restorer:
+    pipeline = Pipeline().add_stage("casing", config=options)
+
+    def restore(texts: list[str]) -> list[str]:
+        return [t.text for t in pipeline.pipe(Transcript.from_text(x) for x in texts)]
+
+    return restore
+
+
+def cli_restorer() -> Restorer | None:
+    """Restore through ``asr-pipeline postprocess --stage casing``; None if the CLI lacks it."""
+    exe = shutil.which("asr-pipeline")
+    if exe is None:
+        return None
+    probe = subprocess.run([exe, "postprocess", "--help"], capture_output=True, text=True)
+    if probe.returncode != 0 or "--stage" not in probe.stdout:
+        return None
+
+    def restore(texts: list[str]) -> list[str]:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp) / "lowercase.txt"
+            source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+            command = [exe, "postprocess", str(source), "--stage", "casing"]
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+        return done.stdout.splitlines()
+
+    return restore
+
+
+def evaluate(restore: Restorer, references: Sequence[str], errors: Counter | None = None) -> Score:
+    score = Score()
+    hypotheses = restore([r.lower() for r in references])
+    for reference, hypothesis in zip(references, hypotheses, strict=True):
+        ref_words, hyp_words = reference.split(), hypothesis.split()
+        if len(ref_words) != len(hyp_words):
+            raise SystemExit(f"word count changed: {reference!r} -> {hypothesis!r}")
+        for ref, hyp in zip(ref_words, hyp_words, strict=True):
+            score.add(ref, hyp)
+            if errors is not None and _first_letter(ref) and ref[:1] != hyp[:1]:
+                kind = "missed" if (_first_letter(ref) or "").isupper() else "extra"
+                errors[f"{kind} {_EDGE_PUNCT.sub('', ref)}"] += 1
+    return score
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "text",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_TEXT,
+        help="one sentence per line, cased and punctuated (default: dev.txt)",
+    )
+    parser.add_argument(
+        "--via",
+        choices=("auto", "cli", "library"),
+        default="auto",
+        help="how the full stage runs (auto: the CLI when it has postprocess)",
+    )
+    parser.add_argument("--errors", type=int, default=0, help="print the N most common errors")
+    args = parser.parse_args(argv)
+
+    lines = [line.strip() for line in args.text.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]  # "#": a note
+    cli = cli_restorer() if args.via != "library" else None
+    if args.via == "cli" and cli is None:
+        raise SystemExit("asr-pipeline has no 'postprocess --stage' command here")
+    full, via = (cli, "cli") if cli is not None else (library_restorer(), "library")
+    print(f"{args.text}: {len(lines)} sentences; full stage via {via}")
+
+    settings = {
+        "punctuated (5-sentence chunks)": punctuated_cases(lines),
+        "bare (no punctuation, one sentence per line)": bare_cases(lines),
+    }
+    errors: Counter = Counter()
+    for title, references in settings.items():
+        print(f"\n{title}")
+        for name, restore in (
+            ("sentence starts alone", library_restorer(names=False)),
+            ("pymorphy3 tags, no shipped lists", library_restorer(lexicon=False)),
+        ):
+            print(f"  {name:<36} {evaluate(restore, references).line()}")
+        start = time.perf_counter()
+        score = evaluate(full, references, errors if title.startswith("punct") else None)
+        seconds = time.perf_counter() - start
+        words = sum(len(r.split()) for r in references)
+        label = f"casing stage ({via})"
+        print(f"  {label:<36} {score.line()}  {words / seconds:,.0f} words/s")
+    print(
+        "\nbaselines measured before (punctuated): "
+        + "; ".join(f"{k} {v:.3f}" for k, v in BASELINES.items())
+    )
+    if args.errors:
+        print(f"\nmost common errors (punctuated, of {sum(errors.values())}):")
+        for item, count in errors.most_common(args.errors):
+            print(f"  {count:4d}  {item}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
