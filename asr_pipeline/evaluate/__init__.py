@@ -1,0 +1,96 @@
+"""Word and character error rates of a pipeline (or of saved transcripts) on a manifest.
+
+>>> from asr_pipeline import Pipeline
+>>> from asr_pipeline.evaluate import evaluate, write_report
+>>> report = evaluate("eval/manifest.tsv", Pipeline.default())       # doctest: +SKIP
+>>> report.wer, report.cer                                            # doctest: +SKIP
+(0.183, 0.061)
+>>> write_report(report, "eval/report.json")                          # doctest: +SKIP
+
+Saved hypotheses score without recognising: ``evaluate(manifest, hypotheses="hyp.jsonl")``.
+jiwer (the ``eval`` extra) does the alignment and counting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .manifest import Entry, Hypotheses, ManifestError, check_audio, read_hypotheses, read_manifest
+from .normalize import Normalization
+from .recognize import Recognition
+from .report import alignments_text, report_paths, write_report
+from .score import (
+    Counts,
+    EvalReport,
+    Failure,
+    FileScore,
+    Totals,
+    check_references,
+    require_jiwer,
+    score,
+    score_file,
+)
+
+if TYPE_CHECKING:
+    from ..pipeline import Pipeline
+
+__all__ = [
+    "Counts",
+    "Entry",
+    "EvalReport",
+    "Failure",
+    "FileScore",
+    "Hypotheses",
+    "ManifestError",
+    "Normalization",
+    "Recognition",
+    "Totals",
+    "alignments_text",
+    "check_audio",
+    "check_references",
+    "evaluate",
+    "read_hypotheses",
+    "read_manifest",
+    "report_paths",
+    "require_jiwer",
+    "score",
+    "score_file",
+    "write_report",
+]
+
+
+def evaluate(
+    manifest: str | Path,
+    pipeline: Pipeline | None = None,
+    *,
+    hypotheses: str | Path | None = None,
+    normalization: Normalization | None = None,
+) -> EvalReport:
+    """Score ``pipeline`` on a manifest's audio, or saved ``hypotheses`` against its texts.
+
+    Every input is checked (manifest lines, references, audio files) before anything runs; a
+    file that fails to recognise is listed in ``report.failed`` and the rest are scored.
+    """
+    if (pipeline is None) == (hypotheses is None):
+        raise ValueError("give either a pipeline or hypotheses")
+    require_jiwer()
+    normalization = normalization or Normalization()
+    entries = read_manifest(manifest)
+    check_references(entries, normalization)
+    info: dict[str, object] = {"manifest": str(manifest)}
+    if hypotheses is not None:
+        found = read_hypotheses(hypotheses, entries)
+        info |= {"hypotheses": str(hypotheses), **found.metadata}
+        return score(entries, found.texts, normalization, failures=found.missing, info=info)
+    check_audio(entries)
+    recognition = Recognition(pipeline).run(entries)
+    info |= recognition.metadata or {"config_hash": pipeline.config.hash}
+    return score(
+        entries,
+        recognition.texts,
+        normalization,
+        failures=recognition.failures,
+        timings=recognition.timings,
+        info=info,
+    )
