@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TextIO, runtime_check
 if TYPE_CHECKING:
     import numpy as np
 
+    from .reading import Paragraph, Sentence, Turn
+
 __all__ = [
     "SAMPLE_RATE",
     "SCHEMA_VERSION",
@@ -183,6 +185,25 @@ class Transcript:
     @property
     def text(self) -> str:
         return " ".join(s.text for s in self.segments if s.words)
+
+    def turns(self) -> list[Turn]:
+        """Speaker turns in time order; see :func:`asr_pipeline.reading.turns`."""
+        from .reading import turns
+
+        return turns(self)
+
+    def sentences(self) -> list[Sentence]:
+        """Sentences in time order; see :func:`asr_pipeline.reading.sentences`."""
+        from .reading import sentences
+
+        return sentences(self)
+
+    def paragraphs(self, **options: Any) -> list[Paragraph]:
+        """Paragraphs in time order (options ``pause_s``, ``max_chars``); see
+        :func:`asr_pipeline.reading.paragraphs`."""
+        from .reading import paragraphs
+
+        return paragraphs(self, **options)
 
     def map_segments(self, fn: Callable[[Segment], Segment]) -> Transcript:
         """A copy with ``fn`` applied to every segment."""

@@ -6,10 +6,19 @@ import io
 import json
 import os
 import re
+import sys
 
 import pytest
 
-from asr_pipeline import ConfigError, Segment, Transcript, UnknownNameError, Word, register_writer
+from asr_pipeline import (
+    ConfigError,
+    MissingDependencyError,
+    Segment,
+    Transcript,
+    UnknownNameError,
+    Word,
+    register_writer,
+)
 from asr_pipeline.config import resolve_config
 from asr_pipeline.io import atomic_write
 from asr_pipeline.registry import writers as writer_registry
@@ -185,17 +194,18 @@ def test_text_paragraphs_split_at_pauses_and_speaker_turns(interview: Transcript
     text = render(TextWriter(), interview)
     paragraphs = text.rstrip("\n").split("\n\n")
     assert paragraphs == [
-        LONG,
-        "Клиент: Понятно. А что с цифрами & <тегами>?",
-        "Оператор: Их пишем цифрами.",
+        f"[00:00:00] {LONG}",
+        "[00:00:40] Клиент: Понятно. А что с цифрами & <тегами>?",
+        "[00:00:45] Оператор: Их пишем цифрами.",
     ]
     assert text.endswith(".\n")
 
 
 def test_text_pause_option_and_wrapping() -> None:
     transcript = Transcript(segments=(timed("раз два", 0.0), timed("три четыре", 1.5)))
-    assert render(TextWriter(), transcript) == "раз два три четыре\n"
-    assert render(TextWriter(paragraph_pause=0.5), transcript) == "раз два\n\nтри четыре\n"
+    plain = {"timestamps": False}
+    assert render(TextWriter(**plain), transcript) == "раз два три четыре\n"
+    assert render(TextWriter(pause_s=0.5, **plain), transcript) == "раз два\n\nтри четыре\n"
     wrapped = render(TextWriter(width=10), Transcript.from_text("раз два три четыре пять"))
     assert wrapped == "раз два\nтри четыре\nпять\n"
 
@@ -220,7 +230,12 @@ def test_get_writer_validates_options_by_name() -> None:
 
 def test_config_writers_section_is_validated() -> None:
     config = resolve_config({"pipeline": [], "writers": {"vtt": {"max_duration": 5}}})
-    assert config.writers["vtt"] == {"max_line_chars": 42, "max_lines": 2, "max_duration": 5.0}
+    assert config.writers["vtt"] == {
+        "max_line_chars": 42,
+        "max_lines": 2,
+        "max_duration": 5.0,
+        "min_duration": 1.0,
+    }
 
 
 def test_parse_formats_suggests_a_known_name() -> None:
@@ -233,12 +248,21 @@ def test_parse_formats_suggests_a_known_name() -> None:
         parse_formats(" , ")
 
 
-@pytest.mark.parametrize("fmt", ["md", "docx"])
-def test_formats_not_shipped_give_a_clear_error(fmt: str) -> None:
-    with pytest.raises(ConfigError, match=f"writers.{fmt}: the '{fmt}' format is not available"):
-        get_writer(fmt)
-    with pytest.raises(ConfigError, match="not available"):
-        resolve_config({"pipeline": [], "writers": {fmt: {}}})
+@pytest.mark.parametrize("fmt", ["txt", "json", "srt", "vtt", "md", "docx"])
+def test_every_builtin_format_builds_and_documents_its_options(fmt: str) -> None:
+    from asr_pipeline.config import options_of
+
+    writer = get_writer(fmt)
+    assert writer.extension == fmt
+    options = options_of(type(writer))
+    assert options and all(option.help for option in options.values()), options
+    assert resolve_config({"pipeline": [], "writers": {fmt: {}}}).writers[fmt]
+
+
+def test_docx_without_python_docx_names_the_extra(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "docx", None)
+    with pytest.raises(MissingDependencyError, match=r"asr-pipeline\[docx\]"):
+        get_writer("docx")
 
 
 def test_a_registered_writer_is_found() -> None:
@@ -304,9 +328,10 @@ def test_atomic_write_replaces_and_keeps_normal_permissions(tmp_path) -> None:
 def test_long_paragraphs_end_at_a_sentence_end() -> None:
     sentence = "Это одно довольно длинное предложение из нескольких слов."
     transcript = Transcript(segments=(timed(" ".join([sentence] * 6), 0.0),))
-    paragraphs = render(TextWriter(max_chars=150), transcript).rstrip("\n").split("\n\n")
-    assert paragraphs == [" ".join([sentence] * 3)] * 2
+    text = render(TextWriter(max_chars=150, timestamps=False), transcript)
+    assert text.rstrip("\n").split("\n\n") == [" ".join([sentence] * 3)] * 2
     assert render(TextWriter(max_chars=0), transcript).count("\n") == 1
     unpunctuated = Transcript(segments=(timed("слово " * 100, 0.0),))
-    lengths = [len(p) for p in render(TextWriter(max_chars=100), unpunctuated).split("\n\n")]
+    text = render(TextWriter(max_chars=100, timestamps=False), unpunctuated)
+    lengths = [len(p) for p in text.split("\n\n")]
     assert max(lengths) <= 200 + len("слово") and len(lengths) == 3

@@ -36,7 +36,15 @@ OutputDirOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Redo inputs whose outputs all exist already.")
 ]
-FORMAT_HELP = "Comma-separated output formats: txt, json, srt, vtt."
+FORMAT_HELP = "Comma-separated output formats: txt, md, docx, srt, vtt, json."
+ChannelsOption = Annotated[
+    bool,
+    typer.Option(
+        "--channels",
+        help="Recognise each channel on its own, one speaker each (stereo calls); "
+        "names from input.speakers (sets input.channels).",
+    ),
+]
 
 
 def transcribe(
@@ -53,6 +61,7 @@ def transcribe(
         str, typer.Option("--format", "-f", metavar="FORMATS", help=FORMAT_HELP)
     ] = "txt",
     overwrite: OverwriteOption = False,
+    channels: ChannelsOption = False,
     config: ConfigOption = None,
     set_: SetOption = None,
     stages: StagesOption = None,
@@ -60,13 +69,15 @@ def transcribe(
     device: DeviceOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Transcribe audio and video files into text, subtitles or JSON.
+    """Transcribe audio and video files into text, documents, subtitles or JSON.
 
     Outputs are DIR/<input stem>.<format>. A failed file does not stop the batch.
 
     Inputs whose outputs all exist are skipped: re-running an interrupted batch resumes it.
     """
     with reporting_errors(verbose):
+        if channels:
+            set_ = [*(set_ or ()), "input.channels=true"]
         config_ = pipeline_config(config, set_, stages, model, device)
         writers = make_writers(formats, config_.writers)
         sources = collect_inputs(inputs)

@@ -10,6 +10,9 @@ format name through :data:`asr_pipeline.registry.writers`, so plugins can add fo
 >>> get_writer("txt").write(Transcript.from_text("добрый день"), fp)
 >>> fp.getvalue()
 'добрый день\\n'
+
+Formats: ``txt``, ``md`` and ``docx`` (paragraphs with timestamps and speakers), ``srt`` and
+``vtt`` (subtitles), ``json`` (everything, readable again by ``render``).
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ from ..io import atomic_write
 from ..registry import writers as writer_registry
 from ..types import Transcript, Writer
 from .data import JsonWriter
+from .document import DocxWriter
+from .markdown import MarkdownWriter
 from .subtitles import SrtWriter, VttWriter
 from .text import TextWriter
 
 __all__ = [
+    "DocxWriter",
     "JsonWriter",
+    "MarkdownWriter",
     "SrtWriter",
     "TextWriter",
     "VttWriter",
@@ -36,24 +43,6 @@ __all__ = [
     "parse_formats",
     "write_transcript",
 ]
-
-# Formats the registry table names whose writers this version does not ship yet.
-_NOT_SHIPPED = {"MarkdownWriter": "md", "DocxWriter": "docx"}
-
-
-class FormatNotAvailableError(ConfigError, AttributeError):
-    """A format named in the registry whose writer is not part of this version."""
-
-
-def __getattr__(name: str) -> Any:
-    if name in _NOT_SHIPPED:
-        fmt = _NOT_SHIPPED[name]
-        available = ", ".join(f for f in writer_registry.names() if f not in _NOT_SHIPPED.values())
-        raise FormatNotAvailableError(
-            f"the '{fmt}' format is not available in this version; use one of: {available}",
-            f"writers.{fmt}",
-        )
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def parse_formats(formats: str | Sequence[str], path: str = "--format") -> list[str]:
