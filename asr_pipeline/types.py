@@ -98,12 +98,13 @@ class Audio:
 
             yield from stream(self, block_s, start=start, end=end, channel=channel)
             return
-        data = self.samples.mean(axis=0) if channel is None else self.samples[channel]
+        total = self.samples.shape[1]
         first = round(start * SAMPLE_RATE)
-        last = len(data) if end is None else min(len(data), round(end * SAMPLE_RATE))
+        last = total if end is None else min(total, round(end * SAMPLE_RATE))
         step = max(1, round(block_s * SAMPLE_RATE))
         for offset in range(first, last, step):
-            yield offset / SAMPLE_RATE, data[offset : min(offset + step, last)]
+            block = self.samples[:, offset : min(offset + step, last)]
+            yield offset / SAMPLE_RATE, block.mean(axis=0) if channel is None else block[channel]
 
     def read(
         self, start: float = 0.0, end: float | None = None, *, channel: int | None = None
