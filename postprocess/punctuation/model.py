@@ -14,6 +14,7 @@ import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
 from asr_pipeline.errors import ConfigError, ModelError
+from asr_pipeline.hub import ensure_reachable
 
 __all__ = ["Encoded", "TokenClassifier", "resolve_device"]
 
@@ -128,6 +129,7 @@ class TokenClassifier:
                 f"stages.punctuation.model: no folder '{model}'; pass a folder holding the "
                 "model's config.json, weights and tokenizer, or a hub id"
             )
+        ensure_reachable(model, revision, option="--set stages.punctuation.model=FOLDER")
         try:
             tokenizer = AutoTokenizer.from_pretrained(model, revision=revision)
             network = AutoModelForTokenClassification.from_pretrained(

@@ -1,0 +1,64 @@
+"""Reaching the Hugging Face hub: fail fast, with one clear line, when a model cannot be had."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ModelError
+
+__all__ = ["ensure_reachable", "hub_reachable", "is_cached"]
+
+
+def is_cached(name: str, revision: str | None = None) -> bool:
+    """Whether a hub model's config is in the local cache."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str)
+    except Exception:
+        return False
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the hub's endpoint opens within ``timeout`` seconds."""
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = endpoint.hostname or "huggingface.co"
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _offline_mode() -> bool:
+    try:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    except Exception:
+        return os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+
+
+def ensure_reachable(name: str, revision: str | None = None, *, option: str = "--model") -> None:
+    """Raise :class:`ModelError` at once when ``name`` is neither a folder, nor cached, nor
+    downloadable, instead of letting the download retry for a minute and fail obscurely."""
+    path = Path(name).expanduser()
+    if path.is_dir() or is_cached(name, revision):
+        return
+    if name.startswith((".", "/", "~")) or path.exists() or name.count("/") > 1:
+        raise ModelError(f"no model folder at {name}: give a folder holding config.json")
+    if _offline_mode():
+        reason = "HF_HUB_OFFLINE is set"
+    elif not hub_reachable():
+        reason = "the Hugging Face hub cannot be reached"
+    else:
+        return
+    raise ModelError(
+        f"model '{name}' could not be downloaded ({reason}) and is not in the local cache: run "
+        f"`asr-pipeline models download {name}` on a connected machine, "
+        f"or point {option} at a local folder"
+    )
