@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from .errors import ModelError
 
-__all__ = ["ensure_reachable", "hub_reachable", "is_cached"]
+__all__ = ["ensure_reachable", "hub_commit", "hub_reachable", "is_cached"]
 
 
 def is_cached(name: str, revision: str | None = None) -> bool:
@@ -62,3 +62,20 @@ def ensure_reachable(name: str, revision: str | None = None, *, option: str = "-
         f"`asr-pipeline models download {name}` on a connected machine, "
         f"or point {option} at a local folder"
     )
+
+
+def hub_commit(name: str, revision: str | None, config: object = None) -> str | None:
+    """The commit of a hub model's files as loaded (from the local hub cache, where loading
+    put them), or ``None`` when it cannot be told."""
+    found = getattr(config, "_commit_hash", None)  # transformers < 5 records it here
+    if found:
+        return str(found)
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        path = try_to_load_from_cache(name, "config.json", revision=revision)
+    except Exception:
+        return None
+    if isinstance(path, str) and Path(path).parent.parent.name == "snapshots":
+        return Path(path).parent.name
+    return None

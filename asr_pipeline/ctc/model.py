@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelError
-from ..hub import ensure_reachable
+from ..hub import ensure_reachable, hub_commit
 
 __all__ = ["LoadedModel", "check_precision", "load_model", "resolve_device"]
 
@@ -81,7 +81,7 @@ def load_model(name: str, revision: str | None = None) -> LoadedModel:
             transformers.utils.logging.enable_progress_bar()
     loaded_revision = revision
     if not local.is_dir():
-        loaded_revision = revision or getattr(model.config, "_commit_hash", None)
+        loaded_revision = hub_commit(name, revision, model.config) or revision
     return LoadedModel(model, feature_extractor, tokenizer, name, loaded_revision)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependencyError
+from ..hub import hub_commit
 from .backend import conv_output_length
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ __all__ = [
     "ModelParts",
     "OnnxBackend",
     "check_onnx_options",
-    "hub_commit",
     "intra_op_threads",
     "providers_for",
     "require_onnxruntime",
@@ -242,23 +242,6 @@ def _load_without_weights(name: str, revision: str | None) -> ModelParts | None:
     finally:
         transformers.logging.set_verbosity(verbosity)
     return ModelParts(config, feature_extractor, tokenizer, name, revision)
-
-
-def hub_commit(name: str, revision: str | None, config: Any = None) -> str | None:
-    """The commit of a hub model's files as loaded (from the local hub cache, where loading
-    put them), or ``None`` when it cannot be told."""
-    found = getattr(config, "_commit_hash", None)  # transformers < 5 records it here
-    if found:
-        return str(found)
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        path = try_to_load_from_cache(name, "config.json", revision=revision)
-    except Exception:
-        return None
-    if isinstance(path, str) and Path(path).parent.parent.name == "snapshots":
-        return Path(path).parent.name
-    return None
 
 
 def check_onnx_options(dtype: str) -> None:
