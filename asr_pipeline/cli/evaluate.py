@@ -34,6 +34,7 @@ from .options import (
     SetOption,
     StagesOption,
     VerboseOption,
+    VocabularyOption,
     pipeline_config,
     reporting_errors,
     say,
@@ -105,6 +106,7 @@ def evaluate(
     stages: StagesOption = None,
     model: ModelOption = None,
     device: DeviceOption = None,
+    vocabulary: VocabularyOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Measure word and character error rates on your own audio.
@@ -123,7 +125,7 @@ def evaluate(
         punctuation=not keep_punctuation,
         numbers=not no_numbers,
     )
-    pipeline_options = (config, set_, stages, model, device)
+    pipeline_options = (config, set_, stages, model, device, vocabulary)
     with reporting_errors(verbose):
         require_jiwer()
         try:
@@ -134,7 +136,7 @@ def evaluate(
                 if any(o is not None for o in pipeline_options):
                     raise InputError(
                         "--hyp scores saved transcripts: pipeline options "
-                        "(-c, --set, --stages, --model, --device) do not apply"
+                        "(-c, --set, --stages, --model, --device, --vocabulary) do not apply"
                     )
                 found = read_hypotheses(hyp, entries)
                 if found.unmatched:
