@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import configure
+from . import configure, evaluate, models
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
@@ -49,7 +49,9 @@ app.command()(transcribe)
 app.command()(postprocess)
 app.command()(render)
 app.command("stages")(stages)
+app.command("eval")(evaluate.evaluate)
 app.add_typer(configure.app, name="config")
+app.add_typer(models.app, name="models")
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "SetOption",
     "StagesOption",
     "VerboseOption",
+    "VocabularyOption",
     "build_pipeline",
     "config_data",
     "parse_stage_list",
@@ -87,6 +88,16 @@ DeviceOption = Annotated[
         rich_help_panel=PANEL,
     ),
 ]
+VocabularyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--vocabulary",
+        metavar="FILE",
+        help="Your terms, one per line, written as they should appear (names, brands): "
+        "casing copies them, beam search favours them (sets vocabulary).",
+        rich_help_panel=PANEL,
+    ),
+]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Show tracebacks and library warnings."),
@@ -121,9 +132,15 @@ def config_data(
     stages: str | Sequence[str] | None = None,
     model: str | None = None,
     device: str | None = None,
+    vocabulary: str | Path | None = None,
 ) -> dict[str, Any]:
-    """The raw config (file, then ``--set``, then ``--model``/``--device``, then ``--stages``)."""
+    """The raw config (file, then ``--set``, then ``--model``/``--device``/``--vocabulary``,
+    then ``--stages``)."""
     overrides = list(set_ or ())
+    if vocabulary is not None:
+        if not Path(vocabulary).is_file():
+            raise InputError(f"--vocabulary: no such file: {vocabulary}")
+        overrides.append(f"vocabulary={json.dumps(str(vocabulary), ensure_ascii=False)}")
     if device is not None:
         if not _DEVICE.fullmatch(device):
             raise ConfigError(f"expected auto, cpu, cuda or cuda:N, got '{device}'", "--device")
@@ -145,9 +162,10 @@ def pipeline_config(
     stages: str | Sequence[str] | None = None,
     model: str | None = None,
     device: str | None = None,
+    vocabulary: str | Path | None = None,
 ) -> PipelineConfig:
     """The validated effective config, defaults filled in; builds no model."""
-    return resolve_config(config_data(config, set_, stages, model, device))
+    return resolve_config(config_data(config, set_, stages, model, device, vocabulary))
 
 
 def build_pipeline(
@@ -156,9 +174,10 @@ def build_pipeline(
     stages: str | Sequence[str] | None = None,
     model: str | None = None,
     device: str | None = None,
+    vocabulary: str | Path | None = None,
 ) -> Pipeline:
     """A pipeline from the command-line options (every option is checked before any build)."""
-    return Pipeline(pipeline_config(config, set_, stages, model, device))
+    return Pipeline(pipeline_config(config, set_, stages, model, device, vocabulary))
 
 
 def text_stage_names(data: Mapping[str, Any]) -> list[str]:

@@ -17,6 +17,7 @@ from .options import (
     SetOption,
     StagesOption,
     VerboseOption,
+    VocabularyOption,
     config_data,
     pipeline_config,
     reporting_errors,
@@ -67,6 +68,7 @@ def transcribe(
     stages: StagesOption = None,
     model: ModelOption = None,
     device: DeviceOption = None,
+    vocabulary: VocabularyOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Transcribe audio and video files into text, documents, subtitles or JSON.
@@ -78,7 +80,7 @@ def transcribe(
     with reporting_errors(verbose):
         if channels:
             set_ = [*(set_ or ()), "input.channels=true"]
-        config_ = pipeline_config(config, set_, stages, model, device)
+        config_ = pipeline_config(config, set_, stages, model, device, vocabulary)
         writers = make_writers(formats, config_.writers)
         sources = collect_inputs(inputs)
         check_stems(sources)
