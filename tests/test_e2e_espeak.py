@@ -361,3 +361,19 @@ def test_language_model_is_laid_out_for_beam_search_and_normalised() -> None:
     for history in [("<s>",), ("в",), bigram_history, ("никогда", "не")]:
         total = sum(10 ** log_prob((*history, word)) for word in vocabulary)
         assert total == pytest.approx(1.0, abs=1e-3), history
+
+
+def test_beam_with_the_models_language_model_beats_greedy(paused_sentences) -> None:
+    """The word LM in the model's language_model/ folder lowers WER on held-out speech."""
+    pytest.importorskip("pyctcdecode")
+    pytest.importorskip("kenlm")
+    spoken, _, greedy = paused_sentences
+    beam = pipeline("vad", "ctc", ctc={"decoder": "beam", "decode_workers": 1})
+    transcript = beam(Audio.from_array(spoken.samples))
+    reference = " ".join(spoken.words)
+
+    def wer(t: Transcript) -> float:
+        return jiwer.wer(reference, " ".join(w.text for w in t.words).replace("ё", "е"))
+
+    assert wer(transcript) < wer(greedy)
+    assert len(transcript.words) > 0 and all(w.score is not None for w in transcript.words)

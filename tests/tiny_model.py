@@ -20,15 +20,21 @@ VOCAB_FILE = Path(__file__).parent / "fixtures" / "ru_vocab.json"
 
 TINY_ARPA = """\\data\\
 ngram 1=4
+ngram 2=2
 
 \\1-grams:
--1.0\t<s>\t0
+-1.0\t<s>\t-0.3
 -1.0\t</s>\t0
 -1.0\t<unk>\t0
--0.5\tпривет\t0
+-0.5\tпривет\t-0.3
+
+\\2-grams:
+-0.2\t<s> привет
+-0.2\tпривет </s>
 
 \\end\\
 """
+"""A two-gram ARPA (kenlm refuses unigram-only models)."""
 
 
 def tiny_config(vocab_size: int = 40, seed_scale: float = 0.5) -> object:
