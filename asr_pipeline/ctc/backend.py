@@ -85,6 +85,24 @@ def _available_cores() -> int:
     return os.cpu_count() or 1
 
 
+def featurize(
+    feature_extractor: Any,
+    batch: Sequence[np.ndarray],
+    sampling_rate: int,
+    attention_mask: bool,
+    tensors: str,
+) -> Any:
+    """A padded batch of model inputs (``tensors``: "pt" or "np"), with an attention mask when
+    the feature extractor asks for one."""
+    return feature_extractor(
+        list(batch),
+        sampling_rate=sampling_rate,
+        padding=True,
+        return_attention_mask=attention_mask,
+        return_tensors=tensors,
+    )
+
+
 def quantize_int8(model: Any) -> Any:
     """Dynamic int8 quantization of the linear layers (CPU), one layer at a time.
 
@@ -248,12 +266,8 @@ class TorchBackend:
     def log_probs(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
         import torch
 
-        features = self.feature_extractor(
-            list(batch),
-            sampling_rate=self.sampling_rate,
-            padding=True,
-            return_attention_mask=self.attention_mask,
-            return_tensors="pt",
+        features = featurize(
+            self.feature_extractor, batch, self.sampling_rate, self.attention_mask, "pt"
         )
         inputs = features["input_values"].to(self.device, self.dtype)
         mask = features.get("attention_mask") if self.attention_mask else None

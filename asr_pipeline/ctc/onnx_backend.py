@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependencyError
 from ..hub import hub_commit
-from .backend import conv_output_length
+from .backend import conv_output_length, featurize
 
 if TYPE_CHECKING:
     import numpy as np
@@ -181,12 +181,8 @@ class OnnxBackend:
     def log_probs(self, batch: Sequence[np.ndarray]) -> list[np.ndarray]:
         import numpy as np
 
-        features = self.feature_extractor(
-            list(batch),
-            sampling_rate=self.sampling_rate,
-            padding=True,
-            return_attention_mask=self.attention_mask,
-            return_tensors="np",
+        features = featurize(
+            self.feature_extractor, batch, self.sampling_rate, self.attention_mask, "np"
         )
         inputs = {"input_values": np.asarray(features["input_values"], dtype=np.float32)}
         if self.attention_mask:

@@ -15,7 +15,7 @@ from ..errors import MissingDependencyError
 from ..types import Transcript
 from .layout import (
     Block,
-    blocks,
+    DocumentWriter,
     created_at,
     document_title,
     metadata_rows,
@@ -38,7 +38,7 @@ def _import_docx() -> Any:
     return docx
 
 
-class DocxWriter:
+class DocxWriter(DocumentWriter):
     """A Word document (.docx): title, metadata table, timestamped paragraphs with speakers.
 
     Options:
@@ -55,23 +55,8 @@ class DocxWriter:
     extension = "docx"
     binary = True
 
-    def __init__(
-        self,
-        *,
-        title: str | None = None,
-        pause_s: float = 1.5,
-        max_chars: int = 800,
-        timestamps: bool = True,
-        metadata: bool = True,
-        review_below: float | None = None,
-    ) -> None:
+    def _check_dependencies(self) -> None:
         _import_docx()
-        self.title = title
-        self.pause_s = pause_s
-        self.max_chars = max_chars
-        self.timestamps = timestamps
-        self.metadata = metadata
-        self.review_below = review_below
 
     def write(self, transcript: Transcript, fp: BinaryIO, /) -> None:
         docx = _import_docx()
@@ -88,9 +73,7 @@ class DocxWriter:
                 cells = table.add_row().cells
                 cells[0].text, cells[1].text = label, value
             document.add_paragraph()
-        for block in blocks(
-            transcript, pause_s=self.pause_s, max_chars=self.max_chars, timestamps=self.timestamps
-        ):
+        for block in self.blocks(transcript):
             self._paragraph(document.add_paragraph(), block)
         buffer = io.BytesIO()
         document.save(buffer)

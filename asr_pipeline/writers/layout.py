@@ -12,6 +12,7 @@ from ..types import Transcript, Word
 
 __all__ = [
     "Block",
+    "DocumentWriter",
     "blocks",
     "created_at",
     "document_title",
@@ -112,3 +113,38 @@ def split_punctuation(text: str) -> tuple[str, str, str]:
     if not stripped:
         return "", text, ""
     return lead, stripped, core[len(stripped) :]
+
+
+class DocumentWriter:
+    """The options md and docx share: a title, a metadata table, timestamped paragraphs.
+
+    Subclasses set ``extension`` and ``binary``, document these options in their own
+    docstring, and may check their dependencies in :meth:`_check_dependencies`.
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str | None = None,
+        pause_s: float = 1.5,
+        max_chars: int = 800,
+        timestamps: bool = True,
+        metadata: bool = True,
+        review_below: float | None = None,
+    ) -> None:
+        self._check_dependencies()
+        self.title = title
+        self.pause_s = pause_s
+        self.max_chars = max_chars
+        self.timestamps = timestamps
+        self.metadata = metadata
+        self.review_below = review_below
+
+    def _check_dependencies(self) -> None:
+        """Raise before any work when the format needs a library that is missing."""
+
+    def blocks(self, transcript: Transcript) -> Iterator[Block]:
+        """The document's paragraph blocks under these options."""
+        return blocks(
+            transcript, pause_s=self.pause_s, max_chars=self.max_chars, timestamps=self.timestamps
+        )

@@ -6,7 +6,7 @@ import re
 from typing import TextIO
 
 from ..types import Transcript, Word
-from .layout import blocks, document_title, metadata_rows, needs_review, split_punctuation
+from .layout import DocumentWriter, document_title, metadata_rows, needs_review, split_punctuation
 
 __all__ = ["MarkdownWriter", "escape_markdown"]
 
@@ -29,7 +29,7 @@ def _escape_line_start(text: str) -> str:
     return _LINE_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
-class MarkdownWriter:
+class MarkdownWriter(DocumentWriter):
     """A Markdown document: title, metadata table, timestamped paragraphs with speakers.
 
     Options:
@@ -46,23 +46,6 @@ class MarkdownWriter:
     extension = "md"
     binary = False
 
-    def __init__(
-        self,
-        *,
-        title: str | None = None,
-        pause_s: float = 1.5,
-        max_chars: int = 800,
-        timestamps: bool = True,
-        metadata: bool = True,
-        review_below: float | None = None,
-    ) -> None:
-        self.title = title
-        self.pause_s = pause_s
-        self.max_chars = max_chars
-        self.timestamps = timestamps
-        self.metadata = metadata
-        self.review_below = review_below
-
     def write(self, transcript: Transcript, fp: TextIO, /) -> None:
         parts = [f"# {escape_markdown(document_title(transcript, self.title))}"]
         rows = metadata_rows(transcript) if self.metadata else []
@@ -70,9 +53,7 @@ class MarkdownWriter:
             table = ["| | |", "|---|---|"]
             table += [f"| {label} | {escape_markdown(value)} |" for label, value in rows]
             parts.append("\n".join(table))
-        for block in blocks(
-            transcript, pause_s=self.pause_s, max_chars=self.max_chars, timestamps=self.timestamps
-        ):
+        for block in self.blocks(transcript):
             text = " ".join(self._word(w) for w in block.words)
             if block.speaker:
                 text = f"**{escape_markdown(block.speaker, line_start=False)}:** {text}"
