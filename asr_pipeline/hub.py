@@ -9,7 +9,25 @@ from urllib.parse import urlparse
 
 from .errors import ModelError
 
-__all__ = ["ensure_reachable", "hub_commit", "hub_reachable", "is_cached"]
+__all__ = [
+    "PINNED_REVISIONS",
+    "ensure_reachable",
+    "hub_commit",
+    "hub_reachable",
+    "is_cached",
+    "revision_to_load",
+]
+
+PINNED_REVISIONS = {
+    "jonatasgrosman/wav2vec2-large-xlsr-53-russian": "2329100508896c6d9b157019803ab5601e6f3406",
+}
+"""The commit of a hub model that is loaded when no revision is asked for: a community model
+can change under its name, and a pinned commit keeps every transcript reproducible."""
+
+
+def revision_to_load(model: str, revision: str | None) -> str | None:
+    """``revision`` when given; else the model's pinned commit; else ``None`` (the newest)."""
+    return revision if revision is not None else PINNED_REVISIONS.get(model)
 
 
 def is_cached(name: str, revision: str | None = None) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError
+from .hub import revision_to_load
 
 __all__ = [
     "OTHER_FRAMEWORK_WEIGHTS",
@@ -111,13 +112,15 @@ def download_model(
     directory: str | Path | None = None,
 ) -> Path:
     """Download a model repository into the hub cache (progress bars on stderr); return the
-    snapshot folder, whose name is the commit hash.
+    snapshot folder, whose name is the commit hash. Without ``revision`` a pinned model's pinned
+    commit is downloaded (:data:`~.hub.PINNED_REVISIONS`), any other model's newest.
 
     Raises :class:`ModelError` with what to do when the hub cannot be reached.
     """
     from huggingface_hub import HfApi, snapshot_download
 
     target = cache_dir(directory)
+    revision = revision_to_load(model, revision)
     try:
         files = HfApi().list_repo_files(model, revision=revision)
         path = snapshot_download(

@@ -17,7 +17,8 @@ from tiny_model import VOCAB_FILE, save_tiny_model  # noqa: E402
 
 from asr_pipeline import Audio, ConfigError, ModelError, Pipeline, Segment, Transcript  # noqa: E402
 from asr_pipeline.config import resolve_config  # noqa: E402
-from asr_pipeline.ctc import CtcStage  # noqa: E402
+from asr_pipeline.ctc import DEFAULT_MODEL, CtcStage  # noqa: E402
+from asr_pipeline.hub import PINNED_REVISIONS  # noqa: E402
 
 LETTERS = set(json.loads(VOCAB_FILE.read_text("utf-8"))) - {"<pad>", "<s>", "</s>", "<unk>", "|"}
 
@@ -190,6 +191,31 @@ def test_an_uncached_hub_model_offline_is_one_clear_line():
     assert "\n" not in message
     assert "could not be downloaded" in message
     assert "asr-pipeline models download" in message and "--model" in message
+
+
+@pytest.mark.parametrize(
+    ("model", "revision", "loaded"),
+    [
+        (DEFAULT_MODEL, None, PINNED_REVISIONS[DEFAULT_MODEL]),
+        (DEFAULT_MODEL, "main", "main"),
+        ("someone/other-ctc", None, None),
+    ],
+)
+def test_the_default_model_loads_its_pinned_commit_unless_told(
+    monkeypatch, model, revision, loaded
+):
+    import asr_pipeline.ctc.model
+
+    asked = []
+
+    def load_model(name, revision=None):
+        asked.append((name, revision))
+        raise ModelError("stop here")
+
+    monkeypatch.setattr(asr_pipeline.ctc.model, "load_model", load_model)
+    with pytest.raises(ModelError, match="stop here"):
+        CtcStage(model=model, revision=revision, device="cpu")
+    assert asked == [(model, loaded)]
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])

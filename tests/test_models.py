@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from asr_pipeline.cli import app
 from asr_pipeline.cli.models import format_size
+from asr_pipeline.ctc import DEFAULT_MODEL
 from asr_pipeline.errors import ModelError
+from asr_pipeline.hub import PINNED_REVISIONS
 from asr_pipeline.models import cached_models, download_model, skipped_files
 from tests.hub_cache import add_snapshot
 
@@ -147,3 +149,33 @@ def test_download_fetches_a_snapshot_without_unwanted_files(tmp_path: Path, monk
     assert {"pytorch_model*.bin", "language_model/*"} <= set(options["ignore_patterns"])
     assert f"revision {COMMIT}" in result.output
     assert f"stages.ctc.revision={COMMIT}" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "revision"),
+    [([], PINNED_REVISIONS[DEFAULT_MODEL]), (["someone/tiny-ctc"], None)],
+    ids=["default-model-pinned", "other-model-newest"],
+)
+def test_download_without_a_revision_takes_the_pinned_commit(
+    tmp_path, monkeypatch, arguments, revision
+):
+    import huggingface_hub
+
+    asked = []
+
+    def list_repo_files(self, repo, revision=None):
+        asked.append((repo, revision))
+        return ["config.json", "model.safetensors"]
+
+    def snapshot_download(repo_id, **options):
+        asked.append((repo_id, options["revision"]))
+        folder = tmp_path / "snapshots" / COMMIT
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", list_repo_files)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    result = runner.invoke(app, ["models", "download", *arguments, "--cache-dir", tmp_path])
+    assert result.exit_code == 0, result.output
+    model = arguments[0] if arguments else DEFAULT_MODEL
+    assert asked == [(model, revision), (model, revision)]

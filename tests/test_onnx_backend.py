@@ -102,9 +102,13 @@ def test_fp32_text_and_times_equal_torch(model_dir, torch_stage):
     assert ours.metadata.model == theirs.metadata.model == str(model_dir)
 
 
-def test_log_probs_close_to_torch_in_a_padded_batch(model_dir, torch_stage):
+@pytest.mark.parametrize("one_at_a_time", [True, False], ids=["cpu-one-by-one", "padded-batch"])
+def test_log_probs_close_to_torch_in_a_batch(model_dir, torch_stage, one_at_a_time):
     batch = [speechlike(3.0, seed=1), speechlike(1.3, seed=2), speechlike(0.4, seed=3)]
-    ours = onnx_stage(model_dir).backend.log_probs(batch)
+    backend = onnx_stage(model_dir).backend
+    assert backend.one_at_a_time  # on CPU; a GPU runs the padded batch in one call
+    backend.one_at_a_time = one_at_a_time
+    ours = backend.log_probs(batch)
     theirs = torch_stage.backend.log_probs(batch)
     for a, b in zip(ours, theirs, strict=True):
         assert a.shape == b.shape and a.dtype == np.float32

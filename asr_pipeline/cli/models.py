@@ -32,7 +32,13 @@ def download(
     model: Annotated[str, typer.Argument(metavar="MODEL", help="Hub model ID.")] = DEFAULT_MODEL,
     revision: Annotated[
         str | None,
-        typer.Option("--revision", "-r", metavar="R", help="Commit hash, branch or tag."),
+        typer.Option(
+            "--revision",
+            "-r",
+            metavar="R",
+            help="Commit hash, branch or tag (default: the default model's pinned commit, "
+            "another model's newest).",
+        ),
     ] = None,
     no_lm: Annotated[
         bool, typer.Option("--no-lm", help="Skip the language_model/ folder (beam search).")

@@ -12,6 +12,7 @@ import dataclasses
 from typing import Literal
 
 from ..errors import ConfigError
+from ..hub import revision_to_load
 from ..types import Transcript
 from .beam import BeamDecoder, BeamOptions
 from .decode import CtcVocabulary, GreedyDecoder
@@ -34,14 +35,16 @@ class CtcStage:
 
     Options:
         model: hub id or local folder of a transformers CTC model (AutoModelForCTC).
-        revision: hub commit, branch or tag to load; pin a commit hash for reproducible output
-            (None: the newest, whose hash is recorded in the transcript's metadata).
+        revision: hub commit, branch or tag to load (None: for the default model the commit
+            it is pinned to, 2329100508896c6d9b157019803ab5601e6f3406; for other models the
+            newest; main: the newest). The commit loaded is recorded in the metadata.
         device: auto (cuda when available), cpu or cuda.
         dtype: float32, float16 or bfloat16; 16-bit only on cuda (10-15x slower on CPU).
         quantize: none or int8 (dynamic int8 linear layers, CPU only: about 1.5x faster than
             float32 in half the memory).
-        backend: torch, or onnx (ONNX Runtime, float32 only: about 2x faster on CPU, nearly 4x
-            with int8; exported once and cached; needs pip install 'asr-pipeline[onnx]').
+        backend: torch, or onnx (ONNX Runtime, float32 only: on CPU about 1.2x the torch
+            backend's speed in float32, 1.7x in int8; exported once and cached; needs
+            pip install 'asr-pipeline[onnx]').
         batch_s: seconds of audio per batch, padding included.
         chunk_s: segments longer than this run in overlapping windows of this length.
         stride_s: seconds of context each window shares with its neighbour on either side.
@@ -95,6 +98,7 @@ class CtcStage:
         decode_workers: int | None = None,
     ) -> None:
         _check_options(device, dtype, quantize, batch_s, chunk_s, stride_s, threads)
+        revision = revision_to_load(model, revision)
         beam = BeamOptions(
             lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
             tuple(hotwords or ()), hotwords_file, hotword_weight, vocabulary, decode_workers,
