@@ -14,6 +14,8 @@ import difflib
 import functools
 import io
 import json
+import re
+import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -33,7 +35,8 @@ pytest.importorskip("transformers")
 if shutil.which("espeak-ng") is None:
     pytest.skip("espeak-ng is not installed (apt install espeak-ng)", allow_module_level=True)
 
-MODEL = Path(__file__).parent / "fixtures" / "espeak-ru-tiny"
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "tests" / "fixtures" / "espeak-ru-tiny"
 SR = 16_000
 HELDOUT_CER_BOUND = 0.16
 """Greedy CER is 11.6 % on all 120 held-out sentences (model card) and 11-12 % on the inputs
@@ -388,3 +391,19 @@ def test_beam_with_the_models_language_model_beats_greedy(paused_sentences) -> N
 
     assert wer(transcript) < wer(greedy)
     assert len(transcript.words) > 0 and all(w.score is not None for w in transcript.words)
+
+
+def test_readme_demo_command_prints_what_the_readme_shows(tmp_path: Path, monkeypatch) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    transcribe = readme[readme.index("## Transcribe") :]
+    block = re.search(r"```bash\n(.*?)```", transcribe, re.S).group(1)
+    command, shown = block.split("\n# out/espeak_ru_sample.txt: ")
+    arguments = shlex.split(command.replace("\\\n", " "))
+    assert arguments[:2] == ["asr-pipeline", "transcribe"]
+    assert arguments[arguments.index("--model") + 1] == "tests/fixtures/espeak-ru-tiny"
+    arguments[arguments.index("-o") + 1] = str(tmp_path)
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(app, arguments[1:])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "espeak_ru_sample.txt").read_text(encoding="utf-8")
+    assert written.startswith(shown.removesuffix("\n").removesuffix(" ...")), written
