@@ -40,10 +40,10 @@ class CtcStage:
             newest; main: the newest). The commit loaded is recorded in the metadata.
         device: auto (cuda when available), cpu or cuda.
         dtype: float32, float16 or bfloat16; 16-bit only on cuda (10-15x slower on CPU).
-        quantize: none or int8 (dynamic int8 linear layers, CPU only: about 1.5x faster than
-            float32 in half the memory).
+        quantize: none or int8 (dynamic int8 linear layers, CPU only: 1.5-1.9x faster than
+            float32 in about half the memory).
         backend: torch, or onnx (ONNX Runtime, float32 only: on CPU about 1.2x the torch
-            backend's speed in float32, 1.7x in int8; exported once and cached; needs
+            backend's speed in float32, 1.4-1.7x in int8; exported once and cached; needs
             pip install 'asr-pipeline[onnx]').
         batch_s: seconds of audio per batch, padding included.
         chunk_s: segments longer than this run in overlapping windows of this length.

@@ -1,11 +1,10 @@
 """The ONNX Runtime backend: the same model, exported once to ONNX, run by onnxruntime.
 
-On CPU it is faster than torch: about 1.2x in float32 and 1.7x with ``int8`` (dynamic
+On CPU it is faster than torch: about 1.2x in float32 and 1.4-1.7x with ``int8`` (dynamic
 quantization of the MatMul weights), over twice and about five times the plain transformers
-pipeline's speed. Preprocessing is the model's own feature
-extractor, so its output matches :class:`~.backend.TorchBackend`'s to float precision and the
-recognizer's batching, stitching and decoding are shared. Exports are cached
-(:mod:`.onnx_export`).
+pipeline's speed. Preprocessing is the model's own feature extractor, so its output matches
+:class:`~.backend.TorchBackend`'s to float precision, and the recognizer's batching, stitching
+and decoding are shared. Exports are cached (:mod:`.onnx_export`).
 """
 
 from __future__ import annotations
