@@ -218,6 +218,25 @@ def test_the_default_model_loads_its_pinned_commit_unless_told(
     assert asked == [(model, loaded)]
 
 
+def test_a_revision_the_hub_lacks_is_named_with_the_way_out(monkeypatch):
+    import transformers
+
+    import asr_pipeline.ctc.model
+
+    def from_pretrained(source, **options):
+        raise OSError(
+            f"{options['revision']} is not a valid git identifier (branch name, tag name or "
+            f"commit id) that exists for this model name."
+        )
+
+    monkeypatch.setattr(asr_pipeline.ctc.model, "ensure_reachable", lambda name, revision: None)
+    monkeypatch.setattr(transformers.AutoFeatureExtractor, "from_pretrained", from_pretrained)
+    with pytest.raises(ModelError) as caught:
+        CtcStage(model="someone/other-ctc", revision="0123abc", device="cpu")
+    message = str(caught.value)
+    assert "has no revision '0123abc'" in message and "main" in message and "\n" not in message
+
+
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_16_bit_on_cpu_is_refused_before_loading(dtype):
     with pytest.raises(ConfigError, match="10-15x slower") as caught:

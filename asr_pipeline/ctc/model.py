@@ -89,6 +89,11 @@ def _model_error(name: str, revision: str | None, is_folder: bool, error: Except
     detail = " ".join(str(error).split())[:300]
     if is_folder:
         return ModelError(f"cannot load the model folder {name}: {detail}")
+    if _no_such_revision(error):
+        return ModelError(
+            f"model '{name}' has no revision {revision!r}: set stages.ctc.revision to a commit, "
+            "branch or tag it has (main: the newest)"
+        )
     if not _is_cached(name, revision):
         why = "" if _offline() or _looks_offline(error) else " (no network, or a wrong model id?)"
         return ModelError(
@@ -97,6 +102,18 @@ def _model_error(name: str, revision: str | None, is_folder: bool, error: Except
             "a local folder"
         )
     return ModelError(f"cannot load model '{name}': {detail}")
+
+
+def _no_such_revision(error: BaseException) -> bool:
+    """Whether the hub said the revision does not exist (transformers rewords that error)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if type(seen).__name__ == "RevisionNotFoundError" or "not a valid git identifier" in str(
+            seen
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _is_cached(name: str, revision: str | None) -> bool:
