@@ -15,6 +15,7 @@ __all__ = [
     "hub_commit",
     "hub_reachable",
     "is_cached",
+    "offline_mode",
     "revision_to_load",
 ]
 
@@ -52,7 +53,8 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _offline_mode() -> bool:
+def offline_mode() -> bool:
+    """Whether HF_HUB_OFFLINE is set."""
     try:
         from huggingface_hub import constants
 
@@ -69,7 +71,7 @@ def ensure_reachable(name: str, revision: str | None = None, *, option: str = "-
         return
     if name.startswith((".", "/", "~")) or path.exists() or name.count("/") > 1:
         raise ModelError(f"no model folder at {name}: give a folder holding config.json")
-    if _offline_mode():
+    if offline_mode():
         reason = "HF_HUB_OFFLINE is set"
     elif not hub_reachable():
         reason = "the Hugging Face hub cannot be reached"

@@ -25,7 +25,7 @@ def test_offline_mode_names_the_fix():
 
 
 def test_an_unreachable_hub_is_detected_quickly(monkeypatch):
-    monkeypatch.setattr("asr_pipeline.hub._offline_mode", lambda: False)
+    monkeypatch.setattr("asr_pipeline.hub.offline_mode", lambda: False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
     assert hub_reachable(timeout=1.0) is False
     with pytest.raises(ModelError, match="the Hugging Face hub cannot be reached"):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelError
-from ..hub import ensure_reachable, hub_commit
+from ..hub import ensure_reachable, hub_commit, is_cached, offline_mode
 
 __all__ = ["LoadedModel", "check_precision", "load_model", "resolve_device"]
 
@@ -94,8 +94,9 @@ def _model_error(name: str, revision: str | None, is_folder: bool, error: Except
             f"model '{name}' has no revision {revision!r}: set stages.ctc.revision to a commit, "
             "branch or tag it has (main: the newest)"
         )
-    if not _is_cached(name, revision):
-        why = "" if _offline() or _looks_offline(error) else " (no network, or a wrong model id?)"
+    if not is_cached(name, revision):
+        offline = offline_mode() or _looks_offline(error)
+        why = "" if offline else " (no network, or a wrong model id?)"
         return ModelError(
             f"model '{name}' could not be downloaded and is not in the local cache{why}: run "
             "once with network access, run `asr-pipeline models download`, or point --model at "
@@ -114,24 +115,6 @@ def _no_such_revision(error: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _is_cached(name: str, revision: str | None) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return isinstance(try_to_load_from_cache(name, "config.json", revision=revision), str)
-    except Exception:
-        return False
-
-
-def _offline() -> bool:
-    try:
-        from huggingface_hub import constants
-
-        return bool(constants.HF_HUB_OFFLINE)
-    except Exception:
-        return False
 
 
 def _looks_offline(error: BaseException) -> bool:
