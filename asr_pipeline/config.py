@@ -257,8 +257,8 @@ def options_of(factory: Callable[..., Any]) -> dict[str, Option]:
         hints = typing.get_type_hints(target)
     except Exception:
         hints = {}
-    helps = _option_help(inspect.getdoc(factory) or "")
     options = {}
+    helps = _help_of(factory)
     for param in inspect.signature(factory).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             continue
@@ -342,6 +342,23 @@ def coerce(value: Any, hint: Any, path: str) -> Any:
 
 
 _HELP_LINE = re.compile(r"^\s{2,}(\w+):\s*(.+)$")
+
+
+def summary_of(factory: Callable[..., Any]) -> str:
+    """The first line of a factory's docstring."""
+    doc = inspect.getdoc(factory) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _help_of(factory: Callable[..., Any]) -> dict[str, str]:
+    """Option help of a factory; a class also inherits the help its base classes give, each
+    class's own ``Options:`` lines winning over its bases'."""
+    if not inspect.isclass(factory):
+        return _option_help(inspect.getdoc(factory) or "")
+    helps: dict[str, str] = {}
+    for klass in reversed(inspect.getmro(factory)):
+        helps |= _option_help(inspect.cleandoc(klass.__dict__.get("__doc__") or ""))
+    return helps
 
 
 def _option_help(doc: str) -> dict[str, str]:

@@ -10,12 +10,12 @@ import json
 import typing
 from typing import Any
 
-from .config import DEFAULT_PIPELINE, InputOptions, options_of
+from .config import DEFAULT_PIPELINE, InputOptions, options_of, summary_of
 from .registry import BUILTIN_STAGES, BUILTIN_WRITERS
 from .registry import stages as stage_registry
 from .registry import writers as writer_registry
 
-__all__ = ["config_reference", "describe", "format_default", "format_type"]
+__all__ = ["config_reference", "format_default", "format_type"]
 
 HEADER = """# Configuration reference
 
@@ -34,12 +34,6 @@ writers:
   txt: {{}}
 ```
 """
-
-
-def describe(factory: Any) -> str:
-    """The first line of a factory's docstring."""
-    doc = inspect.getdoc(factory) or ""
-    return doc.splitlines()[0] if doc else ""
 
 
 def format_default(value: Any) -> str:
@@ -77,14 +71,14 @@ def config_reference() -> str:
     lines = [HEADER.format(pipeline=", ".join(DEFAULT_PIPELINE)), "## Stages", ""]
     for name in BUILTIN_STAGES:
         factory = stage_registry.get(name)
-        lines += [f"### `{name}`", "", describe(factory), "", *_table(factory)]
-    lines += ["## Input", "", describe(InputOptions), "", *_table(InputOptions), "## Writers", ""]
+        lines += [f"### `{name}`", "", summary_of(factory), "", *_table(factory)]
+    lines += ["## Input", "", summary_of(InputOptions), "", *_table(InputOptions), "## Writers", ""]
     for name in BUILTIN_WRITERS:
         try:
             writer = writer_registry.get(name)
         except (ImportError, AttributeError):
             continue
-        lines += [f"### `{name}`", "", describe(writer), "", *_table(writer)]
+        lines += [f"### `{name}`", "", summary_of(writer), "", *_table(writer)]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -23,3 +23,27 @@ def test_every_builtin_option_is_documented():
         for option in options_of(stage_registry.get(name)).values():
             assert option.help, f"stages.{name}.{option.name} has no help text in its docstring"
             assert f"| `{option.name}` |" in text
+
+
+def test_option_help_is_inherited_and_a_subclass_may_reword_it():
+    class Base:
+        """A base.
+
+        Options:
+            size: how big.
+            color: which color.
+        """
+
+        def __init__(self, *, size: int = 1, color: str = "red") -> None: ...
+
+    class Child(Base):
+        """A child.
+
+        Options:
+            color: the child's own words.
+        """
+
+    options = options_of(Child)
+    assert options["size"].help == "how big."
+    assert options["color"].help == "the child's own words."
+    assert options_of(Base)["color"].help == "which color."

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from ..config import DEFAULT_PIPELINE, InputOptions, Option, options_of
+from ..config import DEFAULT_PIPELINE, InputOptions, Option, options_of, summary_of
 from ..io import atomic_write
 from ..registry import stages as stage_registry
 from ..registry import writers as writer_registry
-from .describe import plain, summary, yaml_value
+from .describe import plain, yaml_value
 from .options import (
     ConfigOption,
     DeviceOption,
@@ -71,7 +71,7 @@ def default_config_yaml(pipeline: Sequence[str] = DEFAULT_PIPELINE) -> str:
         "# A user vocabulary file, for every stage that takes one.",
         "vocabulary: null",
         "",
-        f"# {summary(InputOptions)}",
+        f"# {summary_of(InputOptions)}",
         "input:",
         *_option_lines(options_of(InputOptions), "  "),
         "",
@@ -79,7 +79,7 @@ def default_config_yaml(pipeline: Sequence[str] = DEFAULT_PIPELINE) -> str:
     ]
     for index, name in enumerate(pipeline):
         factory = stage_registry.get(name, f"pipeline[{index}]")
-        lines += [f"  {name}:", f"    # {summary(factory)}"]
+        lines += [f"  {name}:", f"    # {summary_of(factory)}"]
         lines += _option_lines(options_of(factory), "    ")
     others = [n for n in stage_registry.names() if n not in pipeline]
     if others:
@@ -91,7 +91,7 @@ def default_config_yaml(pipeline: Sequence[str] = DEFAULT_PIPELINE) -> str:
             writer = writer_registry.get(fmt)
         except Exception:
             continue
-        lines += [f"  {fmt}:", f"    # {summary(writer)}"]
+        lines += [f"  {fmt}:", f"    # {summary_of(writer)}"]
         lines += _option_lines(options_of(writer), "    ")
     return "\n".join(lines) + "\n"
 

@@ -12,13 +12,7 @@ import yaml
 
 from ..config import Option
 
-__all__ = ["describe_option", "plain", "summary", "type_name", "yaml_value"]
-
-
-def summary(factory: Any) -> str:
-    """The first line of a factory's docstring."""
-    doc = inspect.getdoc(factory) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+__all__ = ["describe_option", "plain", "type_name", "yaml_value"]
 
 
 def type_name(hint: Any) -> str:

@@ -2,9 +2,9 @@
 
 import typer
 
-from ..config import options_of
+from ..config import options_of, summary_of
 from ..registry import stages as stage_registry
-from .describe import describe_option, summary
+from .describe import describe_option
 from .options import VerboseOption, reporting_errors
 
 __all__ = ["describe_stages", "stages"]
@@ -22,7 +22,7 @@ def describe_stages() -> list[str]:
             error = " ".join(str(e).split())
             lines += [f"{name} (failed to load): {type(e).__name__}: {error}", ""]
             continue
-        lines.append(f"{name} ({origin}): {summary(factory)}")
+        lines.append(f"{name} ({origin}): {summary_of(factory)}")
         for option in options.values():
             line = f"    {describe_option(option)}"
             lines.append(f"{line}  # {option.help}" if option.help else line)

@@ -118,8 +118,17 @@ def split_punctuation(text: str) -> tuple[str, str, str]:
 class DocumentWriter:
     """The options md and docx share: a title, a metadata table, timestamped paragraphs.
 
-    Subclasses set ``extension`` and ``binary``, document these options in their own
-    docstring, and may check their dependencies in :meth:`_check_dependencies`.
+    Subclasses set ``extension`` and ``binary``, describe ``review_below`` in their own
+    docstring's ``Options:`` (the rest are inherited from here), and may check their
+    dependencies in :meth:`_check_dependencies`.
+
+    Options:
+        title: the document's title; default: the source file's name.
+        pause_s: a sentence end followed by a pause this long (seconds) ends a paragraph.
+        max_chars: a paragraph this long ends at its next sentence end (or, with none in sight,
+            at twice this length); 0 for no limit.
+        timestamps: start each paragraph with its time, [HH:MM:SS].
+        metadata: write the table of source, duration, date, model and stages.
     """
 
     def __init__(

@@ -33,12 +33,6 @@ class MarkdownWriter(DocumentWriter):
     """A Markdown document: title, metadata table, timestamped paragraphs with speakers.
 
     Options:
-        title: the document's title; default: the source file's name.
-        pause_s: a sentence end followed by a pause this long (seconds) ends a paragraph.
-        max_chars: a paragraph this long ends at its next sentence end (or, with none in sight,
-            at twice this length); 0 for no limit.
-        timestamps: start each paragraph with its time, [HH:MM:SS].
-        metadata: write the table of source, duration, date, model and stages.
         review_below: words whose confidence is under this are set in italics (_слово_) for
             review; null for none.
     """

@@ -178,6 +178,16 @@ def _retime(cues: list[Cue], min_duration: float, duration: float | None) -> lis
 
 
 class _SubtitleWriter:
+    """Cues built from the words, shared by srt and vtt.
+
+    Options:
+        max_line_chars: the most characters on one subtitle line.
+        max_lines: the most lines in one cue.
+        max_duration: the longest a cue may stay on screen, in seconds.
+        min_duration: a shorter cue stays this long (seconds) where the next cue leaves room;
+            0 keeps the words' own times.
+    """
+
     extension = ""
     binary = False
 
@@ -205,15 +215,7 @@ class _SubtitleWriter:
 
 
 class SrtWriter(_SubtitleWriter):
-    """SubRip subtitles (.srt): numbered cues timed from the words.
-
-    Options:
-        max_line_chars: the most characters on one subtitle line.
-        max_lines: the most lines in one cue.
-        max_duration: the longest a cue may stay on screen, in seconds.
-        min_duration: a shorter cue stays this long (seconds) where the next cue leaves room;
-            0 keeps the words' own times.
-    """
+    """SubRip subtitles (.srt): numbered cues timed from the words."""
 
     extension = "srt"
 
@@ -222,15 +224,7 @@ class SrtWriter(_SubtitleWriter):
 
 
 class VttWriter(_SubtitleWriter):
-    """WebVTT subtitles (.vtt) for browsers and video players; speakers as <v Name> voices.
-
-    Options:
-        max_line_chars: the most characters on one subtitle line.
-        max_lines: the most lines in one cue.
-        max_duration: the longest a cue may stay on screen, in seconds.
-        min_duration: a shorter cue stays this long (seconds) where the next cue leaves room;
-            0 keeps the words' own times.
-    """
+    """WebVTT subtitles (.vtt) for browsers and video players; speakers as <v Name> voices."""
 
     extension = "vtt"
 
