@@ -58,8 +58,32 @@ class Counts:
         )
 
 
+class _Rates:
+    """WER, CER and RTF of word and character counts and timings."""
+
+    words: Counts
+    chars: Counts
+    audio_s: float | None
+    processing_s: float | None
+
+    @property
+    def wer(self) -> float:
+        return self.words.rate
+
+    @property
+    def cer(self) -> float:
+        return self.chars.rate
+
+    @property
+    def rtf(self) -> float | None:
+        """Processing seconds per second of audio (0.1: ten times faster than real time)."""
+        if self.processing_s is None or not self.audio_s:
+            return None
+        return self.processing_s / self.audio_s
+
+
 @dataclass(frozen=True)
-class FileScore:
+class FileScore(_Rates):
     """One manifest entry scored: the texts, the counts, timings and the alignment view."""
 
     entry: Entry
@@ -73,19 +97,6 @@ class FileScore:
     audio_s: float | None = None
     processing_s: float | None = None
 
-    @property
-    def wer(self) -> float:
-        return self.words.rate
-
-    @property
-    def cer(self) -> float:
-        return self.chars.rate
-
-    @property
-    def rtf(self) -> float | None:
-        """Processing seconds per second of audio (0.1: ten times faster than real time)."""
-        return _rtf(self.processing_s, self.audio_s)
-
 
 @dataclass(frozen=True)
 class Failure:
@@ -96,7 +107,7 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Totals:
+class Totals(_Rates):
     """Counts summed over files: micro-averaged WER and CER."""
 
     files: int = 0
@@ -104,18 +115,6 @@ class Totals:
     chars: Counts = Counts()
     audio_s: float | None = None
     processing_s: float | None = None
-
-    @property
-    def wer(self) -> float:
-        return self.words.rate
-
-    @property
-    def cer(self) -> float:
-        return self.chars.rate
-
-    @property
-    def rtf(self) -> float | None:
-        return _rtf(self.processing_s, self.audio_s)
 
     @classmethod
     def of(cls, files: Sequence[FileScore]) -> Totals:
@@ -229,12 +228,6 @@ def _file_dict(f: FileScore) -> dict[str, Any]:
         "reference_normalized": f.reference_normalized,
         "hypothesis_normalized": f.hypothesis_normalized,
     }
-
-
-def _rtf(processing_s: float | None, audio_s: float | None) -> float | None:
-    if processing_s is None or not audio_s:
-        return None
-    return processing_s / audio_s
 
 
 def require_jiwer() -> Any:
