@@ -27,6 +27,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jiwer
 import numpy as np
@@ -37,6 +38,9 @@ from transformers import (
     Wav2Vec2FeatureExtractor,
     Wav2Vec2ForCTC,
 )
+
+if TYPE_CHECKING:
+    from asr_pipeline.ctc.decode import CtcVocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 VOCAB_PATH = ROOT / "tests/fixtures/ru_vocab.json"
@@ -740,25 +744,41 @@ def make_tokenizer(work: Path) -> Wav2Vec2CTCTokenizer:
     )
 
 
-def greedy_decode(logits: torch.Tensor, tokenizer: Wav2Vec2CTCTokenizer) -> str:
-    ids = logits.argmax(-1).tolist()
-    return " ".join(tokenizer.decode(ids).split())
-
-
 @torch.no_grad()
+def log_probs_of(
+    model: Wav2Vec2ForCTC, data: SpeechSet, limit: int | None = None
+) -> list[np.ndarray]:
+    """Per-frame log-probabilities of the first ``limit`` utterances (all by default)."""
+    model.eval()
+    count = len(data) if limit is None else min(limit, len(data))
+    return [
+        torch.log_softmax(
+            model(torch.from_numpy(normalise(data.wave(i)))[None]).logits[0], -1
+        ).numpy()
+        for i in range(count)
+    ]
+
+
+def greedy_texts(log_probs: list[np.ndarray], tokenizer: Wav2Vec2CTCTokenizer) -> list[str]:
+    return [" ".join(tokenizer.decode(lp.argmax(-1).tolist()).split()) for lp in log_probs]
+
+
+def error_rates(references: list[str], hypotheses: list[str]) -> dict[str, float]:
+    return {
+        "cer": round(jiwer.cer(references, hypotheses), 4),
+        "wer": round(jiwer.wer(references, hypotheses), 4),
+    }
+
+
 def evaluate(
     model: Wav2Vec2ForCTC,
     tokenizer: Wav2Vec2CTCTokenizer,
     data: SpeechSet,
     limit: int | None = None,
 ) -> tuple[float, float]:
-    model.eval()
-    refs, hyps = [], []
-    for index in range(len(data) if limit is None else min(limit, len(data))):
-        values = torch.from_numpy(normalise(data.wave(index)))[None]
-        hyps.append(greedy_decode(model(values).logits[0], tokenizer))
-        refs.append(data.texts[index])
-    return jiwer.cer(refs, hyps), jiwer.wer(refs, hyps)
+    hypotheses = greedy_texts(log_probs_of(model, data, limit), tokenizer)
+    references = data.texts[: len(hypotheses)]
+    return jiwer.cer(references, hypotheses), jiwer.wer(references, hypotheses)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -843,14 +863,15 @@ def lookup(probs: list[dict], backoffs: list[dict], gram: tuple) -> float:
     return backoffs[len(gram) - 1].get(gram[:-1], 1.0) * lookup(probs, backoffs, gram[1:])
 
 
-def write_language_model(lm_text: Path, out: Path, alpha: float, beta: float) -> None:
+def write_language_model(lm_text: Path, out: Path) -> None:
+    """The ARPA file, unigrams and attrs.json (alpha/beta are added once chosen)."""
     sentences = [to_target(s) for s in lm_text.read_text("utf-8").splitlines() if s.strip()]
     folder = out / "language_model"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "lm.arpa").write_text(kneser_ney_arpa(sentences), "utf-8")
     words = sorted({w for s in sentences for w in s.split()})
     (folder / "unigrams.txt").write_text("\n".join(words) + "\n", "utf-8")
-    attrs = {"alpha": alpha, "beta": beta, "unk_score_offset": -10.0, "score_boundary": True}
+    attrs = {"unk_score_offset": -10.0, "score_boundary": True}
     (folder / "attrs.json").write_text(json.dumps(attrs, indent=2) + "\n", "utf-8")
     log(f"language model: {len(sentences)} sentences, {len(words)} words -> {folder}")
 
@@ -859,24 +880,13 @@ ALPHAS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0)
 BETAS = (-1.0, -0.5, 0.0, 0.5, 1.0, 2.0)
 
 
-@torch.no_grad()
-def held_out_log_probs(model: Wav2Vec2ForCTC, data: SpeechSet) -> list[np.ndarray]:
-    return [
-        torch.log_softmax(model(torch.from_numpy(normalise(data.wave(i)))[None]).logits[0], -1)
-        .numpy()
-        .astype(np.float32)
-        for i in range(len(data))
-    ]
-
-
-def beam_texts(folder: Path, log_probs: list[np.ndarray], alpha: float, beta: float) -> list[str]:
+def beam_texts(
+    folder: Path, vocabulary: CtcVocabulary, log_probs: list[np.ndarray], alpha: float, beta: float
+) -> list[str]:
     """Texts of beam search with the model folder's language model, through the ctc stage's
-    own decoder (one process)."""
+    own decoder (one process); ``vocabulary`` is the stage's ``CtcVocabulary``."""
     from asr_pipeline.ctc.beam import BeamOptions
-    from asr_pipeline.ctc.decode import CtcVocabulary
 
-    tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(folder)
-    vocabulary = CtcVocabulary.from_tokenizer(tokenizer, log_probs[0].shape[-1])
     decoder = BeamOptions(alpha=alpha, beta=beta, workers=1).build(vocabulary, str(folder), None)
     try:
         return [" ".join(w.text for w in decoder.decode(lp, 0.0, 0.02)) for lp in log_probs]
@@ -885,13 +895,13 @@ def beam_texts(folder: Path, log_probs: list[np.ndarray], alpha: float, beta: fl
 
 
 def tune_language_model(
-    folder: Path, log_probs: list[np.ndarray], texts: list[str]
+    folder: Path, vocabulary: CtcVocabulary, log_probs: list[np.ndarray], texts: list[str]
 ) -> tuple[float, float, float]:
     """The (alpha, beta) of the grid with the lowest WER on these utterances, and that WER."""
     scores = []
     for alpha in ALPHAS:
         for beta in BETAS:
-            hyps = beam_texts(folder, log_probs, alpha, beta)
+            hyps = beam_texts(folder, vocabulary, log_probs, alpha, beta)
             scores.append((jiwer.wer(texts, hyps), jiwer.cer(texts, hyps), alpha, beta))
             log(f"alpha {alpha} beta {beta}: WER {scores[-1][0]:.2%} CER {scores[-1][1]:.2%}")
     wer, _, alpha, beta = min(scores)
@@ -900,7 +910,7 @@ def tune_language_model(
 
 def set_language_model_weights(folder: Path, alpha: float, beta: float) -> None:
     path = folder / "language_model" / "attrs.json"
-    attrs = json.loads(path.read_text("utf-8")) | {"alpha": alpha, "beta": beta}
+    attrs = {"alpha": alpha, "beta": beta} | json.loads(path.read_text("utf-8"))
     path.write_text(json.dumps(attrs, indent=2) + "\n", "utf-8")
 
 
@@ -916,11 +926,12 @@ def stage_export(args: argparse.Namespace, work: Path) -> None:
     model = build_model(tokenizer.get_vocab())
     model.load_state_dict(torch.load(work / "checkpoint.pt", weights_only=True))
     model.eval()
-    results = {}
+    results, log_probs = {}, {}
     for name in ("heldout", "unseen"):
-        cer, wer = evaluate(model, tokenizer, SpeechSet.load(work / f"{name}.npz"))
-        results[name] = {"cer": round(cer, 4), "wer": round(wer, 4)}
-        log(f"{name}: greedy CER {cer:.2%} WER {wer:.2%}")
+        data = SpeechSet.load(work / f"{name}.npz")
+        log_probs[name] = log_probs_of(model, data)
+        results[name] = error_rates(data.texts, greedy_texts(log_probs[name], tokenizer))
+        log(f"{name}: greedy CER {results[name]['cer']:.2%} WER {results[name]['wer']:.2%}")
     model.save_pretrained(out, safe_serialization=True)
     Wav2Vec2FeatureExtractor(
         feature_size=1,
@@ -930,9 +941,10 @@ def stage_export(args: argparse.Namespace, work: Path) -> None:
         return_attention_mask=True,
     ).save_pretrained(out)
     tokenizer.save_pretrained(out)
-    write_language_model(work / "lm_text.txt", out, args.alpha or 0.5, args.beta or 1.0)
+    write_language_model(work / "lm_text.txt", out)
     shutil.copy(work / "heldout.txt", out / "heldout_sentences.txt")
-    beam = beam_results(args, model, SpeechSet.load(work / "heldout.npz"), out)
+    heldout_texts = SpeechSet.load(work / "heldout.npz").texts
+    beam = beam_results(args, log_probs["heldout"], heldout_texts, tokenizer, out)
     info = json.loads((work / "train_info.json").read_text("utf-8"))
     if (work / "data_info.json").is_file():
         info |= json.loads((work / "data_info.json").read_text("utf-8"))
@@ -951,31 +963,31 @@ def stage_export(args: argparse.Namespace, work: Path) -> None:
 
 
 def beam_results(
-    args: argparse.Namespace, model: Wav2Vec2ForCTC, heldout: SpeechSet, out: Path
+    args: argparse.Namespace,
+    log_probs: list[np.ndarray],
+    texts: list[str],
+    tokenizer: Wav2Vec2CTCTokenizer,
+    out: Path,
 ) -> dict:
     """Tune alpha/beta on the second half of the held-out sentences (unless ``--alpha`` and
     ``--beta`` are given), then score greedy and beam on the first half, which the tuning never
     saw (the end-to-end tests and benchmarks speak sentences from that half)."""
-    log_probs = held_out_log_probs(model, heldout)
-    half = len(heldout) // 2
-    tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(out)
-    result: dict = {"tuned_on": f"held-out sentences {half + 1}-{len(heldout)}"}
+    from asr_pipeline.ctc.decode import CtcVocabulary
+
+    vocabulary = CtcVocabulary.from_tokenizer(tokenizer, log_probs[0].shape[-1])
+    half = len(texts) // 2
+    result: dict = {"tuned_on": f"held-out sentences {half + 1}-{len(texts)}"}
     if args.alpha is None or args.beta is None:
-        alpha, beta, wer = tune_language_model(out, log_probs[half:], heldout.texts[half:])
+        alpha, beta, wer = tune_language_model(out, vocabulary, log_probs[half:], texts[half:])
         result["tuning_wer"] = round(wer, 4)
     else:
         alpha, beta = args.alpha, args.beta
         result["tuned_on"] = "not tuned (--alpha and --beta given)"
     set_language_model_weights(out, alpha, beta)
-    texts = heldout.texts[:half]
-    greedy = [greedy_decode(torch.from_numpy(lp), tokenizer) for lp in log_probs[:half]]
-    beam = beam_texts(out, log_probs[:half], alpha, beta)
+    scored = log_probs[:half]
     result |= {"alpha": alpha, "beta": beta, "scored_on": f"held-out sentences 1-{half}"}
-    for name, hyps in (("greedy", greedy), ("beam", beam)):
-        result[name] = {
-            "cer": round(jiwer.cer(texts, hyps), 4),
-            "wer": round(jiwer.wer(texts, hyps), 4),
-        }
+    result["greedy"] = error_rates(texts[:half], greedy_texts(scored, tokenizer))
+    result["beam"] = error_rates(texts[:half], beam_texts(out, vocabulary, scored, alpha, beta))
     log(f"beam vs greedy: {json.dumps(result)}")
     return result
 
