@@ -194,6 +194,14 @@ def pipeline(*stages: str, **options: dict) -> Pipeline:
     return Pipeline.from_config(config)
 
 
+def transcribe(audio: Path, formats: str, stages: str) -> None:
+    """``asr-pipeline transcribe`` with the demonstration model on CPU, outputs beside ``audio``."""
+    arguments = ["transcribe", str(audio), "-o", str(audio.parent), "-f", formats]
+    arguments += ["--stages", stages, "--model", str(MODEL), "--device", "cpu"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="module")
 def recognizer() -> Pipeline:
     return pipeline("vad", "ctc")
@@ -245,24 +253,7 @@ def test_cli_word_times_inside_spoken_spans(tmp_path: Path) -> None:
     spoken = pause(0.4) + spoken_with_word_times(text, voice="ru+m3", speed=170)
     spoken = spoken + pause(0.4)
     sf.write(tmp_path / "words.wav", spoken.samples, SR)
-    result = CliRunner().invoke(
-        app,
-        [
-            "transcribe",
-            str(tmp_path / "words.wav"),
-            "-o",
-            str(tmp_path),
-            "-f",
-            "json,srt",
-            "--stages",
-            "vad,ctc",
-            "--model",
-            str(MODEL),
-            "--device",
-            "cpu",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    transcribe(tmp_path / "words.wav", "json,srt", "vad,ctc")
     data = json.loads((tmp_path / "words.json").read_text(encoding="utf-8"))
     words = [Word(**w) for segment in data["segments"] for w in segment["words"]]
     assert (tmp_path / "words.srt").read_text(encoding="utf-8").strip()
@@ -306,24 +297,7 @@ def test_spoken_date_and_time_become_digits_with_spanning_times(tmp_path: Path) 
     )
     spoken = spoken + pause(0.4)
     sf.write(tmp_path / "date.flac", spoken.samples, SR)
-    result = CliRunner().invoke(
-        app,
-        [
-            "transcribe",
-            str(tmp_path / "date.flac"),
-            "-o",
-            str(tmp_path),
-            "-f",
-            "json,txt",
-            "--stages",
-            "vad,ctc,numbers",
-            "--model",
-            str(MODEL),
-            "--device",
-            "cpu",
-        ],
-    )
-    assert result.exit_code == 0, result.output
+    transcribe(tmp_path / "date.flac", "json,txt", "vad,ctc,numbers")
     assert (tmp_path / "date.txt").read_text(encoding="utf-8").strip().endswith("25 мая в 9:30")
     data = json.loads((tmp_path / "date.json").read_text(encoding="utf-8"))
     timed = [w for segment in data["segments"] for w in segment["words"]]
