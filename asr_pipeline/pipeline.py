@@ -29,6 +29,9 @@ Source = str | Path | Audio | Transcript
 class Pipeline:
     """Named stages applied in order: ``Transcript -> Transcript``.
 
+    A pipeline may be shared by threads: calls running at once give the same transcripts as
+    sequential calls (stages keep no per-call state; see docs/architecture.md, "Threads").
+
     >>> from asr_pipeline import Pipeline, Transcript
     >>> pipe = Pipeline().add_stage("numbers")
     >>> pipe(Transcript.from_text("ему было сорок два года")).text

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -234,6 +235,7 @@ class BeamDecoder:
         self._decoder = _build_decoder(self.labels, language_model, unigrams, attrs)
         self._decoder.reset_params(alpha=self.alpha, beta=self.beta)
         self._pool: Any = None
+        self._pool_lock = threading.Lock()
 
     def _usable_hotwords(self, terms: Sequence[str]) -> list[str]:
         """Terms in the language model's case; those with letters the model cannot emit are
@@ -317,17 +319,18 @@ class BeamDecoder:
         daemonic process (a pool worker itself), which may not start processes."""
         if segments < 2 or self.workers < 2 or multiprocessing.current_process().daemon:
             return None
-        if self._pool is None:
-            self._key = next(_KEYS)
-            _FORKED[self._key] = self
-            gc.freeze()  # the workers' garbage collector then leaves the shared pages alone
-            try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            finally:
-                gc.unfreeze()
-                del _FORKED[self._key]  # the workers hold their copy; this process needs none
-            weakref.finalize(self, self._pool.terminate)
-        return self._pool
+        with self._pool_lock:  # threads sharing the decoder start one pool between them
+            if self._pool is None:
+                self._key = next(_KEYS)
+                _FORKED[self._key] = self
+                gc.freeze()  # the workers' garbage collector then leaves the shared pages alone
+                try:
+                    self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+                finally:
+                    gc.unfreeze()
+                    del _FORKED[self._key]  # the workers hold their copy; this process needs none
+                weakref.finalize(self, self._pool.terminate)
+            return self._pool
 
     def close(self) -> None:
         """Stop the worker processes (they also stop when the decoder is collected)."""
