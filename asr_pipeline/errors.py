@@ -22,7 +22,20 @@ __all__ = [
     "ModelError",
     "StageError",
     "UnknownNameError",
+    "shorten",
 ]
+
+SHOWN_CHARS = 200
+"""The most characters of a value an error message shows."""
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out.
+
+    >>> shorten("x" * 300)[-30:]
+    'xxxxxxxxxx... (300 characters)'
+    """
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class AsrPipelineError(Exception):
@@ -34,7 +47,7 @@ class ConfigError(AsrPipelineError, ValueError):
 
     def __init__(self, message: str, path: str | None = None) -> None:
         self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
+        super().__init__(f"{shorten(path)}: {message}" if path else message)
 
 
 class UnknownNameError(ConfigError, KeyError):
@@ -47,9 +60,8 @@ class UnknownNameError(ConfigError, KeyError):
         self.known = sorted(known)
         close = difflib.get_close_matches(name, self.known, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        super().__init__(
-            f"unknown {kind} '{name}'.{hint} Known: {', '.join(self.known) or '(none)'}", path
-        )
+        known_names = ", ".join(self.known) or "(none)"
+        super().__init__(f"unknown {kind} '{shorten(name)}'.{hint} Known: {known_names}", path)
 
     def __str__(self) -> str:  # KeyError would quote the message
         return Exception.__str__(self)

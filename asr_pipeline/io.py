@@ -1,4 +1,6 @@
-"""Atomic file output: a reader never sees a half-written file.
+"""Files in and out: atomic writes, and bounded reads of the files a config names.
+
+Atomic file output: a reader never sees a half-written file.
 
 Data goes to a temporary file in the target's folder, is flushed to disk, then renamed over the
 target with :func:`os.replace` (atomic on POSIX and Windows). If writing fails or is interrupted,
@@ -17,12 +19,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write"]
+from .errors import ConfigError
+
+__all__ = ["TEXT_FILE_LIMIT", "atomic_write", "read_text_file", "regular_file"]
+
+TEXT_FILE_LIMIT = 64 * 2**20
+"""The largest text file a config may name (vocabulary, hotwords, unigrams...): 64 MiB."""
 
 
 def atomic_write(
@@ -69,3 +77,51 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def regular_file(path: str | Path, *, limit: int | None, where: str | None = None) -> Path:
+    """``path`` when it names a regular file of at most ``limit`` bytes (None: any size).
+
+    Anything else raises :class:`ConfigError` at ``where`` naming the file: a device such as
+    /dev/zero never ends and a FIFO blocks for ever, so neither is opened.
+    """
+    file = Path(path).expanduser()
+    try:
+        mode = file.stat()
+    except FileNotFoundError as e:
+        raise ConfigError(f"no such file: {file}", where) from e
+    except OSError as e:
+        raise ConfigError(f"cannot read {str(file)!r}: {e.strerror or e}", where) from e
+    if stat.S_ISDIR(mode.st_mode):
+        raise ConfigError(f"{str(file)!r} is a folder; give the path of a file", where)
+    if not stat.S_ISREG(mode.st_mode):
+        raise ConfigError(
+            f"{str(file)!r} is not a regular file (a device, pipe or socket); give a file", where
+        )
+    if limit is not None and mode.st_size > limit:
+        raise ConfigError(
+            f"{str(file)!r} has {mode.st_size} bytes, more than the limit of {limit}", where
+        )
+    return file
+
+
+def read_text_file(
+    path: str | Path, *, where: str | None = None, limit: int = TEXT_FILE_LIMIT
+) -> str:
+    """The UTF-8 text (a byte-order mark dropped) of a regular file of at most ``limit`` bytes;
+    :class:`ConfigError` at ``where`` naming the file otherwise."""
+    file = regular_file(path, limit=limit, where=where)
+    try:
+        with file.open("rb") as fp:
+            data = fp.read(limit + 1)  # the file may have grown since it was looked at
+    except OSError as e:
+        raise ConfigError(f"cannot read {str(file)!r}: {e.strerror or e}", where) from e
+    if len(data) > limit:
+        raise ConfigError(f"{str(file)!r} has more than the limit of {limit} bytes", where)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{str(file)!r} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8",
+            where,
+        ) from e

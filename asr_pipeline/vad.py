@@ -18,10 +18,11 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
 
+from .config import Range
 from .errors import ConfigError, MissingDependencyError, ModelError
 from .types import SAMPLE_RATE, Audio, Segment, Transcript
 
@@ -66,12 +67,12 @@ class VadStage:
         *,
         mode: Literal["silero", "fixed"] = "silero",
         backend: Literal["onnx", "torch"] = "onnx",
-        threshold: float = 0.5,
-        min_speech_s: float = 0.25,
-        min_silence_s: float = 0.5,
-        speech_pad_s: float = 0.2,
-        max_segment_s: float | None = 30.0,
-        fixed_s: float = 30.0,
+        threshold: Annotated[float, Range(gt=0, lt=1)] = 0.5,
+        min_speech_s: Annotated[float, Range(ge=0)] = 0.25,
+        min_silence_s: Annotated[float, Range(ge=0)] = 0.5,
+        speech_pad_s: Annotated[float, Range(ge=0)] = 0.2,
+        max_segment_s: Annotated[float | None, Range(gt=0)] = 30.0,
+        fixed_s: Annotated[float, Range(gt=0)] = 30.0,
     ) -> None:
         if mode not in ("silero", "fixed"):
             raise ConfigError(f"expected 'silero' or 'fixed', got {mode!r}", "mode")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependencyError, ModelError
+from ..io import TEXT_FILE_LIMIT, regular_file
 from ..types import Word
 from .align import align_words
 from .decode import CtcVocabulary
@@ -113,8 +114,9 @@ class BeamOptions:
             raise ConfigError("expected at least 1 (or nothing)", f"{_WHERE}.decode_workers")
         for name in ("lm", "unigrams", "hotwords_file", "vocabulary"):
             value = getattr(self, name)
-            if value is not None and not Path(value).expanduser().exists():
-                raise ConfigError(f"no such file: {value}", f"{_WHERE}.{name}")
+            if value is not None and not (name == "lm" and Path(value).expanduser().is_dir()):
+                limit = None if name in ("lm", "unigrams") else TEXT_FILE_LIMIT
+                regular_file(value, limit=limit, where=f"{_WHERE}.{name}")
         if self.unigrams is not None and self.lm is None:
             raise ConfigError("unigrams go with an lm file: give stages.ctc.lm too", _WHERE)
         require_lm_extra()
