@@ -7,6 +7,7 @@ can catch one type; the CLI prints such an error as one line and exits non-zero:
      ├── ConfigError                 a bad config file, option or value (names its dotted path)
      │    └── UnknownNameError       an unknown stage or writer name (with a did-you-mean)
      ├── AudioError                  missing, unreadable, corrupt or empty audio (names the file)
+     ├── OutputError                 an output file or folder that cannot be written (names it)
      ├── ModelError                  a model that cannot be found, downloaded or loaded
      ├── MissingDependencyError      an optional extra is not installed (names the pip command)
      └── StageError                  a stage failed on a source (names both; chained to the cause)
@@ -20,6 +21,7 @@ __all__ = [
     "ConfigError",
     "MissingDependencyError",
     "ModelError",
+    "OutputError",
     "StageError",
     "UnknownNameError",
     "shorten",
@@ -69,6 +71,10 @@ class UnknownNameError(ConfigError, KeyError):
 
 class AudioError(AsrPipelineError):
     """Audio that cannot be read; the message names the file."""
+
+
+class OutputError(AsrPipelineError, OSError):
+    """An output file or folder that cannot be written; the message names it."""
 
 
 class ModelError(AsrPipelineError):

@@ -19,15 +19,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
 
-__all__ = ["TEXT_FILE_LIMIT", "atomic_write", "read_text_file", "regular_file"]
+__all__ = [
+    "TEXT_FILE_LIMIT",
+    "atomic_write",
+    "prepare_output_folder",
+    "read_text_file",
+    "regular_file",
+]
 
 TEXT_FILE_LIMIT = 64 * 2**20
 """The largest text file a config may name (vocabulary, hotwords, unigrams...): 64 MiB."""
@@ -38,13 +46,25 @@ def atomic_write(
 ) -> contextlib.AbstractContextManager[IO[Any]]:
     """Open ``path`` for writing through a temporary file that replaces it on success.
 
-    Text mode writes UTF-8 with ``\\n`` line ends on every platform.
+    Text mode writes UTF-8 with ``\\n`` line ends on every platform. An :class:`OSError` on
+    the way (a full disk, no permission) becomes :class:`OutputError` naming ``path``.
     """
     return _atomic_write(Path(path), binary)
 
 
 @contextlib.contextmanager
 def _atomic_write(path: Path, binary: bool) -> Iterator[IO[Any]]:
+    try:
+        with _replacing(path, binary) as fp:
+            yield fp
+    except OutputError:
+        raise
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from e
+
+
+@contextlib.contextmanager
+def _replacing(path: Path, binary: bool) -> Iterator[IO[Any]]:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
@@ -125,3 +145,46 @@ def read_text_file(
             f"{str(file)!r} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8",
             where,
         ) from e
+
+
+STALE_PART_S = 60.0
+"""Age after which a temporary file of :func:`atomic_write` is a leftover of a killed run:
+writing a transcript takes well under a second."""
+_PART_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.part")
+"""The names :func:`atomic_write`'s temporary files take: ``.NAME.XXXXXXXX.part``."""
+
+
+def prepare_output_folder(folder: str | Path) -> None:
+    """Make ``folder``, check that files can be written there, and remove the temporary files
+    a killed run of :func:`atomic_write` left behind (only names of that pattern, older than
+    :data:`STALE_PART_S`).
+
+    Run it before any work whose results go there: :class:`OutputError` names the folder when
+    it is a file, cannot be made, or is not writable or full.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a folder; give the output folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{folder}: cannot make the output folder: {e.strerror or e}") from e
+    _remove_stale_parts(folder)
+    try:
+        with atomic_write(folder / ".asr-pipeline-probe", binary=True) as fp:
+            fp.write(bytes(4096))  # a full disk shows here, at the latest at fsync
+        (folder / ".asr-pipeline-probe").unlink()
+    except OSError as e:
+        cause = e.__cause__ if isinstance(e, OutputError) and e.__cause__ else e
+        why = getattr(cause, "strerror", None) or cause
+        raise OutputError(f"{folder}: cannot write into the output folder: {why}") from e
+
+
+def _remove_stale_parts(folder: Path) -> None:
+    cutoff = time.time() - STALE_PART_S
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if _PART_NAME.fullmatch(entry.name):
+                with contextlib.suppress(OSError):
+                    if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                        os.unlink(entry.path)

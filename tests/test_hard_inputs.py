@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -9,11 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from asr_pipeline import Pipeline
+from asr_pipeline import Pipeline, Transcript
 from asr_pipeline.cli import app
+from asr_pipeline.cli.batch import make_writers, run_batch
 from asr_pipeline.config import YAML_NODE_LIMIT, load_config, resolve_config
-from asr_pipeline.errors import ConfigError
+from asr_pipeline.errors import ConfigError, OutputError
 from asr_pipeline.io import read_text_file
+from asr_pipeline.writers import get_writer, write_transcript
 
 runner = CliRunner()
 
@@ -131,3 +134,63 @@ def test_a_string_for_stages_or_overrides_is_one_item() -> None:
     )
     assert pipe.stage_names == ["numbers", "casing"]
     assert pipe.config.stages["numbers"].options["style"] == "digits"
+
+
+# ---------------------------------------------------------------- outputs
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "call.json"
+
+
+def no_space(*_args) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_output_folder_is_found_before_any_input_is_processed(
+    tmp_path: Path, monkeypatch
+) -> None:
+    processed = []
+    writers = make_writers("txt")
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OutputError, match=f"{tmp_path}: cannot write into the output folder"):
+        run_batch([EXAMPLE], processed.append, writers, tmp_path)
+    assert processed == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_names_the_target_not_the_temporary_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    transcript = Transcript.from_text("привет")
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OutputError) as caught:
+        write_transcript(transcript, tmp_path / "talk.txt", get_writer("txt"))
+    assert str(caught.value) == f"{tmp_path / 'talk.txt'}: cannot write: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_folder_that_is_a_file_or_cannot_be_made_is_one_line_exit_2(
+    tmp_path: Path,
+) -> None:
+    existing = tmp_path / "existing.txt"
+    existing.write_text("keep me", encoding="utf-8")
+    for target, why in ((existing, "is a file, not a folder"), (existing / "sub", "cannot make")):
+        result = runner.invoke(app, ["render", str(EXAMPLE), "-f", "srt", "-o", str(target)])
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().count("\n") == 0
+        assert result.output.startswith(f"error: {target}: {why}")
+    assert existing.read_text(encoding="utf-8") == "keep me"
+
+
+def test_stale_temporary_files_of_a_killed_run_are_cleaned_up(tmp_path: Path) -> None:
+    stale = tmp_path / ".call.srt.k3x_9abq.part"
+    fresh = tmp_path / ".call.txt.a1b2c3d4.part"  # another run may be writing it right now
+    others = [tmp_path / ".notes.part", tmp_path / "call.srt.part", tmp_path / ".x.ABCDEFGH.part"]
+    for path in (stale, fresh, *others):
+        path.write_text("half", encoding="utf-8")
+    old = time.time() - 3600
+    for path in (stale, *others):
+        os.utime(path, (old, old))
+    result = runner.invoke(app, ["render", str(EXAMPLE), "-f", "srt", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+    assert fresh.exists() and all(path.exists() for path in others)
+    assert (tmp_path / "call.srt").is_file()
