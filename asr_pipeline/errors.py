@@ -17,12 +17,14 @@ from __future__ import annotations
 
 __all__ = [
     "AsrPipelineError",
+    "AsrPipelineWarning",
     "AudioError",
     "ConfigError",
     "MissingDependencyError",
     "ModelError",
     "OutputError",
     "StageError",
+    "TruncatedAudioWarning",
     "UnknownNameError",
     "shorten",
 ]
@@ -100,3 +102,11 @@ class StageError(AsrPipelineError):
         self.source = source
         where = f" on {source}" if source else ""
         super().__init__(f"stage '{stage}' failed{where}: {type(cause).__name__}: {cause}")
+
+
+class AsrPipelineWarning(UserWarning):
+    """Base class of the warnings about a user's input; the CLI always shows them."""
+
+
+class TruncatedAudioWarning(AsrPipelineWarning):
+    """A file holds less audio than its header declares; the audio that is there is used."""

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
+import struct
 import time
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
+import asr_pipeline.audio as audio_module
 from asr_pipeline import Pipeline, Transcript
+from asr_pipeline.audio import probe
 from asr_pipeline.cli import app
 from asr_pipeline.cli.batch import make_writers, run_batch
 from asr_pipeline.config import YAML_NODE_LIMIT, load_config, resolve_config
-from asr_pipeline.errors import ConfigError, OutputError
+from asr_pipeline.errors import AudioError, ConfigError, OutputError, TruncatedAudioWarning
 from asr_pipeline.io import read_text_file
 from asr_pipeline.writers import get_writer, write_transcript
 
@@ -194,3 +202,79 @@ def test_stale_temporary_files_of_a_killed_run_are_cleaned_up(tmp_path: Path) ->
     assert not stale.exists()
     assert fresh.exists() and all(path.exists() for path in others)
     assert (tmp_path / "call.srt").is_file()
+
+
+# ---------------------------------------------------------------- audio
+
+SR = 16_000
+
+
+def tone(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * SR)) / SR
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def encode(path: Path, samples: np.ndarray) -> Path:
+    if path.suffix == ".mp3":
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("mp3", rate=SR, layout="mono")
+            frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+            frame.sample_rate = SR
+            for packet in [*stream.encode(frame), *stream.encode(None)]:
+                container.mux(packet)
+    else:
+        sf.write(path, samples, SR)
+    return path
+
+
+def wav_header(path: Path, *, rate: int, bits: int, channels: int = 1, frames: int = SR) -> Path:
+    data = bytes(frames * channels * max(bits, 16) // 8)
+    block = channels * bits // 8
+    fmt = struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, bits)
+    riff = b"WAVE" + b"fmt " + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".mp3"])
+def test_truncated_audio_warns_and_uses_the_decoded_duration(tmp_path: Path, suffix) -> None:
+    whole = encode(tmp_path / f"whole{suffix}", tone(6.0))
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert probe(whole).duration == pytest.approx(6.0, abs=0.05)
+    with pytest.warns(TruncatedAudioWarning, match=r"declares 6\.00 s of audio, [23]\.\d\d s") as w:
+        audio = probe(cut)
+    decoded = float(re.search(r", (\d\.\d\d) s could", str(w[0].message)).group(1))
+    assert 2.5 < audio.duration < 3.3 and audio.duration == pytest.approx(decoded, abs=0.005)
+    streamed = sum(len(block) for _, block in audio.blocks(1.0)) / SR
+    assert streamed == pytest.approx(audio.duration, abs=0.01)
+    result = runner.invoke(
+        app,
+        ["transcribe", str(cut), "--stages", "numbers", "-f", "json"]
+        + ["-o", str(tmp_path / "out")],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"warning: {cut}: the file is truncated" in result.output
+    saved = json.loads((tmp_path / "out" / "cut.json").read_text(encoding="utf-8"))
+    assert saved["duration"] == pytest.approx(audio.duration)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ({"rate": SR, "bits": 0}, "cannot be decoded .*0 bits per sample"),
+        ({"rate": 1, "bits": 16}, "sample rate of 1 Hz, outside"),
+        ({"rate": SR, "bits": 16, "channels": 200, "frames": 100}, "200 channels, more than"),
+    ],
+)
+def test_absurd_wav_headers_are_clear_errors(tmp_path: Path, header, message) -> None:
+    path = wav_header(tmp_path / "odd.wav", **header)
+    with pytest.raises(AudioError, match=f"{path}: .*{message}"):
+        probe(path)
+
+
+def test_a_header_declaring_days_of_audio_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(audio_module, "MAX_DURATION_S", 1.0)
+    path = encode(tmp_path / "long.flac", tone(2.0))
+    with pytest.raises(AudioError, match="declares 0 hours of audio, more than"):
+        probe(path)
