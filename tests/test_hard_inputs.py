@@ -278,3 +278,72 @@ def test_a_header_declaring_days_of_audio_is_refused(tmp_path: Path, monkeypatch
     path = encode(tmp_path / "long.flac", tone(2.0))
     with pytest.raises(AudioError, match="declares 0 hours of audio, more than"):
         probe(path)
+
+
+# ---------------------------------------------------------------- transcripts read back
+
+
+def saved_transcript() -> dict:
+    return json.loads(EXAMPLE.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(segments="none"), "segments: expected a list, got a string"),
+        (lambda d: d["segments"].__setitem__(0, 7), r"segments\[0\]: expected an object"),
+        (lambda d: d["segments"][1].pop("start"), r"segments\[1\]\.start: missing"),
+        (
+            lambda d: d["segments"][0]["words"][2].update(start="abc"),
+            r"segments\[0\]\.words\[2\]\.start: expected a number, got a string \"abc\"",
+        ),
+        (lambda d: d["segments"][0]["words"][0].update(text=5), r"words\[0\]\.text: expected a"),
+        (lambda d: d["segments"][0].update(channel=True), "channel: expected a whole number"),
+        (lambda d: d.update(metadata=[]), "metadata: expected an object, got a list"),
+        (lambda d: d["metadata"].update(stages=[1]), r"metadata\.stages\[0\]: expected a"),
+        (lambda d: d.update(duration=float("nan")), "duration: expected a finite number"),
+    ],
+)
+def test_bad_transcript_fields_are_named_one_clear_error_each(change, message) -> None:
+    data = saved_transcript()
+    change(data)
+    with pytest.raises(ValueError, match=message):
+        Transcript.from_json(json.dumps(data))
+
+
+def test_deeply_nested_or_non_object_json_is_a_clear_error() -> None:
+    for text, message in [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"schema": 1, "segments": [' + "[" * 500 + "]" * 500 + "]}", "segments.0.: expected"),
+        ("[1, 2]", "the transcript: expected an object, got a list"),
+    ]:
+        with pytest.raises(ValueError, match=message.replace(".0.", r"\[0\]")):
+            Transcript.from_json(text)
+
+
+def test_unknown_keys_from_a_newer_version_are_ignored(tmp_path: Path) -> None:
+    data = saved_transcript()
+    data["metadata"]["diarizer"] = {"model": "next"}
+    data["segments"][0]["language"] = "ru"
+    data["segments"][0]["words"][0]["phonemes"] = ["z", "d"]
+    data["summary"] = "новое поле"
+    transcript = Transcript.from_json(json.dumps(data))
+    assert transcript == Transcript.from_json(EXAMPLE.read_text(encoding="utf-8"))
+    path = tmp_path / "newer.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = runner.invoke(app, ["render", str(path), "-f", "txt", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "newer.txt").read_text(encoding="utf-8").strip()
+
+
+def test_render_names_the_file_and_the_field_and_goes_on(tmp_path: Path) -> None:
+    bad = saved_transcript()
+    bad["segments"][0]["words"] = {"text": "x"}
+    (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
+    (tmp_path / "good.json").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(app, ["render", str(tmp_path), "-f", "txt", "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'bad.json'}: not a transcript saved as JSON (segments[0].words:" in (
+        " ".join(result.output.split())
+    )
+    assert "Traceback" not in result.output and (tmp_path / "good.txt").is_file()
