@@ -23,6 +23,8 @@ from asr_pipeline.cli import app
 from asr_pipeline.cli.batch import make_writers, run_batch
 from asr_pipeline.config import YAML_NODE_LIMIT, load_config, resolve_config
 from asr_pipeline.errors import AudioError, ConfigError, OutputError, TruncatedAudioWarning
+from asr_pipeline.evaluate import Normalization, check_references, score_file
+from asr_pipeline.evaluate.manifest import ManifestError, read_manifest
 from asr_pipeline.io import read_text_file
 from asr_pipeline.writers import get_writer, write_transcript
 
@@ -347,3 +349,37 @@ def test_render_names_the_file_and_the_field_and_goes_on(tmp_path: Path) -> None
         " ".join(result.output.split())
     )
     assert "Traceback" not in result.output and (tmp_path / "good.txt").is_file()
+
+
+# ---------------------------------------------------------------- eval normalisation
+
+
+@pytest.mark.parametrize(
+    ("written", "plain"),
+    [
+        ("за\u0301мок", "замок"),  # stress mark
+        ("Заво\u0300д", "завод"),  # grave stress mark
+        ("и\u0306од", "йод"),  # decomposed й (и + breve): composed, not stripped
+        ("е\u0308лка", "елка"),  # decomposed ё, then yo -> е
+        ("по\u00adлу\u200bчит\u200d\ufeff", "получит"),  # soft hyphen, zero-width characters
+    ],
+)
+def test_eval_normalisation_unifies_unicode(written: str, plain: str) -> None:
+    normalize = Normalization()
+    assert normalize(written) == normalize(plain) == plain
+    assert "й" in Normalization(yo=False)("и\u0306од") and "ё" in Normalization(yo=False)("е\u0308")
+
+
+def test_stressed_reference_scores_as_the_plain_hypothesis(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("audio\ttext\na.wav\tЭто за\u0301мок и\u0306ога\n", encoding="utf-8")
+    (entry,) = read_manifest(manifest)
+    assert score_file(entry, "это замок йога").wer == 0.0
+
+
+def test_reference_empty_after_normalisation_names_its_line(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("audio\ttext\na.wav\tпривет\nb.wav\t\u200b\u0301\u00ad\n", encoding="utf-8")
+    entries = read_manifest(manifest)
+    with pytest.raises(ManifestError, match=f"{manifest}: line 3: the reference for 'b.wav' is"):
+        check_references(entries, Normalization())
