@@ -79,14 +79,15 @@ def probe(path: str | os.PathLike[str]) -> Audio:
     if duration is None:
         duration = _decoded_duration(source)
     elif checkable and _ends_before(source, duration - TRUNCATION_TOLERANCE_S):
-        decoded = _decoded_duration(source)
-        warnings.warn(
-            f"{source}: the file is truncated: its header declares {duration:.2f} s of audio, "
-            f"{decoded:.2f} s could be decoded; using those",
-            TruncatedAudioWarning,
-            stacklevel=2,
-        )
-        duration = decoded
+        decoded = _decoded_duration(source)  # the whole file: a seek may have missed the end
+        if decoded < duration - TRUNCATION_TOLERANCE_S:
+            warnings.warn(
+                f"{source}: the file is truncated: its header declares {duration:.2f} s of "
+                f"audio, {decoded:.2f} s could be decoded; using those",
+                TruncatedAudioWarning,
+                stacklevel=2,
+            )
+            duration = decoded
     return Audio(source=source, duration=duration, sample_rate=int(rate), channels=int(channels))
 
 
