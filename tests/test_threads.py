@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from asr_pipeline import Audio, Pipeline, Transcript
 from asr_pipeline.vad import VadStage
@@ -83,10 +85,28 @@ def test_vad_scores_from_threads_equal_sequential_scores(backend: str, long_sour
         np.testing.assert_array_equal(one, want)
 
 
-def test_text_stages_shared_by_threads_equal_sequential_calls() -> None:
-    pipe = Pipeline.from_config({"pipeline": ["numbers", "casing"]})
-    texts = [f"{text} и ещё двадцать {n} рубля" for n, text in enumerate(heldout(24) * 2)]
+def test_text_stages_shared_by_threads_equal_sequential_calls(tmp_path: Path) -> None:
+    from test_punctuation import PLAIN, save_classifier
+    from transformers import BertForTokenClassification
+
+    folder = save_classifier(tmp_path, dict(enumerate(PLAIN)), 0)
+    network = BertForTokenClassification.from_pretrained(folder)
+    torch.manual_seed(1)  # labels that depend on the words, unlike the saved constant ones
+    torch.nn.init.normal_(network.classifier.weight, std=2.0)
+    torch.nn.init.zeros_(network.classifier.bias)
+    network.save_pretrained(folder)
+    pipe = Pipeline.from_config(
+        {
+            "pipeline": ["numbers", "punctuation", "casing"],
+            "stages": {
+                "punctuation": {"model": str(folder), "device": "cpu", "window": 32, "overlap": 8}
+            },
+        }
+    )
+    texts = [f"{text} и ещё двадцать {n} рубля" for n, text in enumerate(heldout(16))]
     expected = [pipe(Transcript.from_text(text)).text for text in texts]
+    marks = [sum(char in ".,?:—" for char in text) for text in expected]
+    assert len(set(marks)) > 1  # the marks differ from text to text
     with ThreadPoolExecutor(THREADS) as pool:
         got = list(pool.map(lambda text: pipe(Transcript.from_text(text)).text, texts))
     assert got == expected
