@@ -133,7 +133,7 @@ def _fit(run: list[Word], max_duration: float, cutting: Cutting) -> list[list[Wo
         return []
     # the longest pause; of equal ones, the nearest the middle
     pauses = [
-        (b.start - a.end, -abs(i + 1 - len(run) / 2), i + 1)
+        (round(b.start - a.end, 3), -abs(i + 1 - len(run) / 2), i + 1)
         for i, (a, b) in enumerate(zip(run, run[1:], strict=False))
     ]
     cut = max(pauses)[2]
