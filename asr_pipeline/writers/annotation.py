@@ -110,8 +110,9 @@ class TextGridWriter(_TierWriter):
 
 
 class EafWriter(_TierWriter):
-    """ELAN annotation file (.eaf, via pympi-ling): tiers ``utterances`` and ``words``, linked to
-    the source audio.
+    """ELAN annotation file (.eaf, via pympi-ling): tiers ``utterances`` and ``words``.
+
+    The file links the source audio, so ELAN opens both.
 
     Options:
         min_duration: utterances shorter than this (seconds) that join no neighbour are left out
@@ -143,8 +144,11 @@ class EafWriter(_TierWriter):
 
 
 class CtmWriter:
-    """NIST CTM: one line per word, ``<source stem> <channel> <start> <duration> <word>
-    <confidence>`` (the confidence left out for words without one)."""
+    """NIST CTM: one line per word with its time and confidence.
+
+    Lines read ``<source stem> <channel> <start> <duration> <word> <confidence>``; the
+    confidence is left out for words without one.
+    """
 
     extension = "ctm"
     binary = False
