@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import jiwer
 import pytest
 import soundfile as sf
-from test_e2e_espeak import MODEL, SR, heldout, pause, spoken_with_word_times
+from test_e2e_espeak import MODEL, REPO, SR, heldout, pause, spoken_with_word_times
 from typer.testing import CliRunner
 
 from asr_pipeline.cli import app
@@ -166,3 +167,24 @@ def test_labelstudio_corrections_come_back_as_spans_that_eval_recognises(corpus)
     assert data["files"] == len(rows) and data["wer"] < 0.2  # each span alone, not the file
     audio_s = sorted(f["audio_s"] for f in data["per_file"])
     assert audio_s == pytest.approx(sorted(r["duration"] for r in rows), abs=2e-3)
+
+
+def test_the_docs_first_example_gives_what_the_docs_show(tmp_path: Path, monkeypatch) -> None:
+    doc = (REPO / "docs" / "annotate.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## A corpus in five minutes") :]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    command, shown = block.split("\n# ")
+    arguments = shlex.split(command.replace("\\\n", " "))
+    assert arguments[:2] == ["asr-pipeline", "annotate"]
+    arguments[arguments.index("-o") + 1] = str(tmp_path / "corpus")
+    monkeypatch.chdir(REPO)
+    result = CliRunner().invoke(app, arguments[1:])
+    assert result.exit_code == 0, result.output
+    assert shown.strip() in result.output
+    manifest = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))
+    first = read_jsonl(tmp_path / "corpus" / "manifest.jsonl")[0]
+    assert {k: first[k] for k in ("audio_filepath", "text", "source")} == {
+        k: manifest[k] for k in ("audio_filepath", "text", "source")
+    }
+    for name in ("espeak_ru_sample.TextGrid", "espeak_ru_sample.clips.json"):
+        assert (tmp_path / "corpus" / "annotations" / name).is_file()
