@@ -166,6 +166,9 @@ def test_ctm_lines_are_source_channel_start_duration_word_confidence(tmp_path: P
     lines = [line.split() for line in (tmp_path / "talk.ctm").read_text("utf-8").splitlines()]
     assert lines[0] == ["talk", "1", "0.500", "0.400", "мама", "0.950"]
     assert [line[4] for line in lines] == ["мама", "мыла", "раму", "хорошо"]
+    write_transcript(sample(), tmp_path / "plain.ctm", get_writer("ctm", {"confidence": False}))
+    plain = (tmp_path / "plain.ctm").read_text("utf-8").splitlines()
+    assert {len(line.split()) for line in plain} == {5}
 
 
 def test_transcribe_writes_the_annotation_formats(tmp_path: Path) -> None:

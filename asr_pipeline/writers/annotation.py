@@ -148,10 +148,16 @@ class CtmWriter:
 
     Lines read ``<source stem> <channel> <start> <duration> <word> <confidence>``; the
     confidence is left out for words without one.
+
+    Options:
+        confidence: write the confidence column (off: five columns on every line).
     """
 
     extension = "ctm"
     binary = False
+
+    def __init__(self, *, confidence: bool = True) -> None:
+        self.confidence = confidence
 
     def write(self, transcript: Transcript, fp: TextIO, /) -> None:
         stem = Path(transcript.source or "audio").stem.replace(" ", "_")
@@ -164,7 +170,7 @@ class CtmWriter:
                     continue
                 fields = [stem, str(channel), f"{word.start:.3f}", f"{word.end - word.start:.3f}"]
                 fields.append(text)
-                if word.score is not None:
+                if self.confidence and word.score is not None:
                     fields.append(f"{word.score:.3f}")
                 lines.append((word.start, channel, " ".join(fields)))
         fp.writelines(f"{line}\n" for _, _, line in sorted(lines, key=lambda x: x[:2]))
