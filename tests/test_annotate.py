@@ -421,3 +421,28 @@ def test_an_export_that_is_not_json_names_the_format_to_choose(tmp_path: Path) -
     export.write_text("id,audio\n1,a.wav\n", "utf-8")
     with pytest.raises(AnnotationError, match="export the project as JSON"):
         import_annotations(export, tmp_path / "m.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-f", "nemo,praat"], "unknown format 'praat'"),
+        (["--min-duration", "5", "--max-duration", "2"], "--min-duration (5) must be under"),
+        (["-f", ""], "give at least one format"),
+    ],
+)
+def test_bad_annotate_options_exit_2_before_anything_runs(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    sf.write(tmp_path / "talk.wav", np.zeros(SR, dtype="float32"), SR)
+    command = ["annotate", str(tmp_path / "talk.wav"), "-o", str(tmp_path / "ds"), *args]
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "ds").exists()
+
+
+def test_a_corrupt_clip_record_is_named_with_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "ds" / "annotations").mkdir(parents=True)
+    (tmp_path / "ds" / "annotations" / "talk.clips.json").write_text("{", "utf-8")
+    with pytest.raises(Exception, match="talk.clips.json: not a clip record.*delete it"):
+        Dataset(tmp_path / "ds")

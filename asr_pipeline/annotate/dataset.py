@@ -115,7 +115,7 @@ class Dataset:
         self.root = Path(self.root)
         if not 0 <= self.min_duration < self.max_duration:
             raise ValueError(
-                f"--min-duration must be at least 0 and under --max-duration, got "
+                "the shortest clip must be at least 0 s and shorter than the longest, got "
                 f"{self.min_duration} and {self.max_duration}"
             )
         self.records = {}

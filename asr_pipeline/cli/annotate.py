@@ -125,10 +125,11 @@ def annotate(
         for fmt in TIER_FORMATS:
             options.get(fmt, {}).update(min_duration=min_duration, max_duration=max_duration)
         writers = make_writers(",".join(per_source), options) if per_source else {}
-        try:
-            dataset = Dataset(output, min_duration, max_duration, min_confidence)
-        except ValueError as e:
-            raise InputError(str(e)) from None
+        if min_duration >= max_duration:
+            raise InputError(
+                f"--min-duration ({min_duration:g}) must be under --max-duration ({max_duration:g})"
+            )
+        dataset = Dataset(output, min_duration, max_duration, min_confidence)
         sources = collect_inputs(inputs)
         check_stems(sources)
         for source in sources:
