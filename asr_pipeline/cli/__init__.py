@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from . import configure, evaluate, models
+from .annotate import annotate, import_annotations_command
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
@@ -50,6 +51,8 @@ app.command()(postprocess)
 app.command()(render)
 app.command("stages")(stages)
 app.command("eval")(evaluate.evaluate)
+app.command()(annotate)
+app.command("import-annotations")(import_annotations_command)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
 
