@@ -34,6 +34,7 @@ import yaml
 from .errors import ConfigError, UnknownNameError
 from .registry import stages as stage_registry
 from .registry import writers as writer_registry
+from .serve.settings import ServeOptions
 
 __all__ = [
     "DEFAULT_PIPELINE",
@@ -49,7 +50,7 @@ __all__ = [
 DEFAULT_PIPELINE = ("vad", "ctc", "numbers", "punctuation", "casing")
 SHARED_OPTIONS = ("device", "vocabulary")
 """Top-level keys handed to every stage whose factory takes an option of that name."""
-TOP_LEVEL_KEYS = ("pipeline", "stages", "input", "writers", *SHARED_OPTIONS)
+TOP_LEVEL_KEYS = ("pipeline", "stages", "input", "writers", "serve", *SHARED_OPTIONS)
 _MISSING = inspect.Parameter.empty
 
 
@@ -99,6 +100,7 @@ class PipelineConfig:
     writers: dict[str, dict[str, Any]] = field(default_factory=dict)
     device: str | None = None
     vocabulary: str | None = None
+    serve: ServeOptions = ServeOptions()
 
     def to_dict(self) -> dict[str, Any]:
         """The effective config as plain data (what ``config show`` prints)."""
@@ -112,6 +114,7 @@ class PipelineConfig:
                 for name, spec in self.stages.items()
             },
             "writers": copy.deepcopy(self.writers),
+            "serve": dataclasses.asdict(self.serve),
         }
 
     @functools.cached_property
@@ -240,6 +243,11 @@ def resolve_config(data: Mapping[str, Any]) -> PipelineConfig:
         writer = writer_registry.get(str(fmt), f"writers.{fmt}")
         writer_options[str(fmt)] = validate_options(writer, dict(opts), f"writers.{fmt}")
 
+    serve_data = data.get("serve") or {}
+    if not isinstance(serve_data, Mapping):
+        raise ConfigError(f"expected a mapping, got {_show(serve_data)}", "serve")
+    serve = ServeOptions(**validate_options(ServeOptions, dict(serve_data), "serve"))
+
     return PipelineConfig(
         pipeline=tuple(pipeline),
         stages=specs,
@@ -247,6 +255,7 @@ def resolve_config(data: Mapping[str, Any]) -> PipelineConfig:
         writers=writer_options,
         device=shared["device"],
         vocabulary=shared["vocabulary"],
+        serve=serve,
     )
 
 
