@@ -13,6 +13,7 @@ from . import configure, evaluate, models
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
+from .serve import serve
 from .transcribe import render, transcribe
 
 __all__ = ["app", "build_pipeline", "main", "pipeline_config", "reporting_errors"]
@@ -50,6 +51,7 @@ app.command()(postprocess)
 app.command()(render)
 app.command("stages")(stages)
 app.command("eval")(evaluate.evaluate)
+app.command()(serve)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
 

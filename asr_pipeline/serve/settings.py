@@ -34,10 +34,14 @@ class ServeOptions:
     def __post_init__(self) -> None:
         for name in ("endpoint_silence_s", "max_utterance_s", "partial_interval_s"):
             if getattr(self, name) <= 0:
-                raise ConfigError(f"expected seconds > 0, got {getattr(self, name)}", f"serve.{name}")
+                raise ConfigError(
+                    f"expected seconds > 0, got {getattr(self, name)}", f"serve.{name}"
+                )
         for name in ("left_context_s", "right_context_s"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"expected seconds >= 0, got {getattr(self, name)}", f"serve.{name}")
+                raise ConfigError(
+                    f"expected seconds >= 0, got {getattr(self, name)}", f"serve.{name}"
+                )
         if self.max_utterance_s < 1.0:
             raise ConfigError(
                 f"expected at least 1 second, got {self.max_utterance_s}", "serve.max_utterance_s"

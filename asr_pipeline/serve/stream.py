@@ -160,7 +160,9 @@ class StreamRecognizer:
         if len(self._vad_rest):
             frame = np.pad(self._vad_rest, (0, FRAME - len(self._vad_rest)))[None]
             self._vad_rest = np.zeros(0, dtype=np.float32)
-            for span in self._segmenter.feed(self.engine.scorer.score_block(frame, self._vad_state)):
+            for span in self._segmenter.feed(
+                self.engine.scorer.score_block(frame, self._vad_state)
+            ):
                 finals.extend(self._final(span, self._total))
         for span in self._segmenter.finish():
             finals.extend(self._final(span, self._total))
