@@ -134,7 +134,10 @@ class StreamRecognizer:
         return self._total / SAMPLE_RATE
 
     def feed(self, samples: np.ndarray) -> list[Final]:
-        """Take the next samples; return the utterances they finish (usually none)."""
+        """Take the next samples; return the utterances they finish (usually none).
+
+        Every utterance the VAD ends gets a final, with no words when none were recognised.
+        """
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self._buffer = np.concatenate((self._buffer, samples))
         self._total += len(samples)
@@ -193,12 +196,11 @@ class StreamRecognizer:
             utterance = _Utterance(first, start)
         self._utterance = None
         if end - start < self.engine.min_samples:
-            return []
+            return [Final((), "")]
         log_probs = self._log_probs(utterance, end, final=True)
-        decoder = self.engine.recognizer
-        words = decoder.decode([(log_probs, start / SAMPLE_RATE)])[0]
+        words = self.engine.recognizer.decode([(log_probs, start / SAMPLE_RATE)])[0]
         if not words:
-            return []
+            return [Final((), "")]
         segment = Segment(start / SAMPLE_RATE, end / SAMPLE_RATE, tuple(words))
         transcript = Transcript(segments=(segment,), duration=end / SAMPLE_RATE)
         if self.engine.text_stages.stage_names:
