@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -415,3 +417,30 @@ def test_a_vanished_client_frees_its_stream(base_url: str, service: Service, spe
         while service.streams and time.monotonic() < deadline:
             time.sleep(0.05)
         assert service.streams == 0
+
+
+# ---------------------------------------------------------------- docs
+
+
+def test_docs_examples_run_against_the_server(base_url: str) -> None:
+    """The curl, openai and websockets examples of docs/serve.md, as written but for the
+    address, the key and the real-time pause."""
+    doc = (REPO / "docs" / "serve.md").read_text(encoding="utf-8")
+    blocks = [
+        (lang, code.replace("127.0.0.1:8000", base_url.removeprefix("http://")))
+        for lang, code in re.findall(r"```(bash|python)\n(.*?)```", doc, re.S)
+        if "127.0.0.1:8000" in code
+    ]
+    assert [lang for lang, _ in blocks] == ["bash", "python", "python"]
+    outputs = []
+    for lang, code in blocks:
+        code = code.replace("sk-local", KEY).replace("asyncio.sleep(0.2)", "asyncio.sleep(0)")
+        command = ["bash", "-c", code] if lang == "bash" else [sys.executable, "-c", code]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    shown = re.search(r"\n# (.*)\n", blocks[0][1]).group(1)
+    assert outputs[0].startswith(shown.removesuffix(" ..."))
+    assert outputs[1].startswith("Встреча назначена на 25 мая в 9:30")
+    assert re.search(r"^\s*0\.\d+\s+1\.\d+ Встреча$", outputs[1], re.M)
+    assert outputs[2].startswith("final: Встреча назначена на 25 мая в 9:30\n")

@@ -28,7 +28,7 @@ class ServeOptions:
     endpoint_silence_s: float = 0.5
     max_utterance_s: float = 20.0
     partial_interval_s: float = 0.5
-    left_context_s: float = 2.0
+    left_context_s: float = 1.0
     right_context_s: float = 0.5
 
     def __post_init__(self) -> None:
