@@ -1,4 +1,4 @@
-"""Latency and capacity of ``asr-pipeline serve`` under real-time WebSocket streams and an HTTP burst.
+"""Latency and capacity of ``asr-pipeline serve``: real-time WebSocket streams, an HTTP burst.
 
 Starts the server (``asr-pipeline serve`` in its own process, loopback), then 1, 4 and 16
 WebSocket clients at once, each streaming espeak-ng speech with pauses at real-time pace (0.1 s
@@ -123,7 +123,8 @@ async def stream_client(url: str, utterances: list[Utterance], delay: float) -> 
             sent = 0
             for utterance in utterances:
                 audio = np.concatenate([noise[: round(0.3 * SR)], utterance.samples, noise])
-                speech_first, speech_last = round(0.3 * SR), round(0.3 * SR) + len(utterance.samples)
+                speech_first = round(0.3 * SR)
+                speech_last = speech_first + len(utterance.samples)
                 first_sent = last_sent = 0.0
                 for offset in range(0, len(audio), frame):
                     sent += frame
@@ -156,8 +157,9 @@ async def stream_client(url: str, utterances: list[Utterance], delay: float) -> 
 
 async def run_streams(url: str, clients: int, utterances: int) -> Result:
     speech = [make_utterances(utterances, seed=i) for i in range(clients)]
+    stagger = FRAME_S / clients
     results = await asyncio.gather(
-        *(stream_client(url, speech[i], delay=i * FRAME_S / max(clients, 1)) for i in range(clients))
+        *(stream_client(url, speech[i], delay=i * stagger) for i in range(clients))
     )
     total = Result()
     for r in results:
@@ -271,7 +273,8 @@ def main() -> None:
         times, burst_errors = asyncio.run(http_burst(base, args.burst, buffer.getvalue()))
         audio_s = len(speech) / SR
         print(
-            f"HTTP burst: {args.burst} uploads of {audio_s:.1f} s at once: p50 {percentile(times, 50):.2f} s, "
+            f"HTTP burst: {args.burst} uploads of {audio_s:.1f} s at once: "
+            f"p50 {percentile(times, 50):.2f} s, "
             f"max {max(times):.2f} s, errors {burst_errors}, "
             f"throughput {args.burst * audio_s / max(times):.1f} s of audio per s"
         )
