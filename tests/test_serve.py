@@ -8,6 +8,7 @@ espeak-ng speech through the Vosk protocol.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import json
 import re
@@ -36,9 +37,11 @@ if shutil.which("espeak-ng") is None:
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus  # noqa: E402
 
-from asr_pipeline import Pipeline  # noqa: E402
+from asr_pipeline import Audio, Pipeline  # noqa: E402
 from asr_pipeline.audio import resample  # noqa: E402
 from asr_pipeline.serve.app import Service, create_app  # noqa: E402
+from asr_pipeline.serve.settings import ServeOptions  # noqa: E402
+from asr_pipeline.serve.stream import StreamEngine  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "tests" / "fixtures" / "espeak-ru-tiny"
@@ -444,3 +447,81 @@ def test_docs_examples_run_against_the_server(base_url: str) -> None:
     assert outputs[1].startswith("Встреча назначена на 25 мая в 9:30")
     assert re.search(r"^\s*0\.\d+\s+1\.\d+ Встреча$", outputs[1], re.M)
     assert outputs[2].startswith("final: Встреча назначена на 25 мая в 9:30\n")
+
+
+# ---------------------------------------------------------------- the streaming recogniser
+
+
+def offline(service: Service, samples: np.ndarray) -> str:
+    """The text of the whole pipeline over the same audio, as a file would get it."""
+    return service.pipeline(Audio.from_array(samples)).text
+
+
+def similar(a: str, b: str) -> float:
+    """How alike two texts are by their letters (1.0: the same), ignoring case and spaces."""
+    return difflib.SequenceMatcher(
+        None, "".join(a.lower().split()), "".join(b.lower().split())
+    ).ratio()
+
+
+@pytest.fixture(scope="module")
+def long_speech() -> np.ndarray:
+    """About 10 s of speech without a pause long enough to end an utterance."""
+    text = "поезд отправляется с третьего пути через десять минут пожалуйста не опаздывайте"
+    return np.concatenate([silence(0.3), espeak(text), espeak(text), silence(0.8)])
+
+
+def test_partials_cost_a_bounded_window_however_long_the_utterance(
+    service: Service, long_speech: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = ServeOptions(left_context_s=1.0, right_context_s=0.5, partial_interval_s=0.5)
+    engine = StreamEngine(service.pipeline, options)
+    reference = offline(service, long_speech)
+    windows: list[int] = []
+    real = engine.backend.log_probs
+
+    def counted(batch: list[np.ndarray]) -> list[np.ndarray]:
+        windows.extend(len(x) for x in batch)
+        return real(batch)
+
+    monkeypatch.setattr(engine.backend, "log_probs", counted)
+    recognizer = engine.open()
+    partials, finals = [], []
+    for offset in range(0, len(long_speech), SR // 10):
+        finals += recognizer.feed(long_speech[offset : offset + SR // 10])
+        partials.append(recognizer.partial)
+    finals += recognizer.finish()
+    assert len(finals) == 1
+    assert similar(finals[0].text, reference) > 0.9
+    bound = (1.0 + 0.5 + 0.5 + 0.1) * SR + 320 * 2  # left + interval + right + one message
+    assert len(windows) > 15 and max(windows) <= bound
+    assert partials[-12].split()[:3] == finals[0].text.lower().split()[:3]
+
+
+def test_max_utterance_cuts_long_speech_without_losing_words(
+    service: Service, long_speech: np.ndarray
+) -> None:
+    engine = StreamEngine(service.pipeline, ServeOptions(max_utterance_s=4.0))
+    recognizer = engine.open()
+    finals = []
+    for offset in range(0, len(long_speech), SR // 5):
+        finals += recognizer.feed(long_speech[offset : offset + SR // 5])
+    finals += recognizer.finish()
+    assert len(finals) >= 3
+    for final in finals:
+        assert final.words and final.words[-1].end - final.words[0].start <= 4.5
+    words = [w for f in finals for w in f.words]
+    assert all(a.end <= b.start + 0.02 for a, b in zip(words, words[1:], strict=False))
+    streamed = " ".join(f.text for f in finals)  # a cut may split a word, none goes missing
+    assert similar(streamed, offline(service, long_speech)) > 0.85
+
+
+def test_serve_section_is_validated() -> None:
+    from asr_pipeline.config import resolve_config
+    from asr_pipeline.errors import ConfigError
+
+    config = resolve_config({"serve": {"endpoint_silence_s": 0.8}})
+    assert config.serve.endpoint_silence_s == 0.8 and config.serve.max_utterance_s == 20.0
+    for bad in ({"endpoint_silence_s": 0}, {"endpoint_silence": 1}, {"left_context_s": "x"}):
+        with pytest.raises(ConfigError, match=r"serve\."):
+            resolve_config({"serve": bad})
