@@ -26,7 +26,7 @@ import click
 import typer
 
 from ..config import DEFAULT_PIPELINE, PipelineConfig, load_config, resolve_config
-from ..errors import AsrPipelineError, ConfigError
+from ..errors import AsrPipelineError, ConfigError, OutputError
 from ..pipeline import Pipeline
 
 __all__ = [
@@ -234,7 +234,8 @@ def reporting_errors(verbose: bool = False) -> Iterator[None]:
             if verbose:
                 traceback.print_exc()
             say(f"error: {_one_line(e)}")
-            raise typer.Exit(2 if isinstance(e, (ConfigError, InputError)) else 1) from None
+            bad_input = (ConfigError, InputError, OutputError)
+            raise typer.Exit(2 if isinstance(e, bad_input) else 1) from None
         except Exception as e:
             if verbose:
                 traceback.print_exc()
