@@ -9,6 +9,7 @@ last final and the close.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,8 @@ MIN_RATE, MAX_RATE = 8_000, 48_000
 TRY_AGAIN_LATER = 1013
 UNSUPPORTED_DATA = 1003
 INVALID_DATA = 1007
+INBOX = 64
+"""Messages a stream may have waiting; beyond that the server stops reading from the client."""
 
 
 class ProtocolError(Exception):
@@ -72,39 +75,62 @@ async def stream_endpoint(websocket: WebSocket) -> None:
 
 async def _serve(websocket: WebSocket, service: Service) -> None:
     recognizer = service.engine.open()
-    rate = SAMPLE_RATE
     words = True
     pcm = _Pcm()
     started = False
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000))
-        text, data = message.get("text"), message.get("bytes")
-        if text is not None:
-            request = _parse(text)
-            if "eof" in request:
-                finals = await service.run(recognizer.finish)
-                for final in finals or [Final((), "")]:
-                    await websocket.send_text(_final(final, words))
-                await websocket.close(code=1000)
-                return
-            if "config" in request and not started:
-                rate, words = _config(request["config"], rate, words)
-                pcm = _Pcm(rate)
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=INBOX)
+    reader = asyncio.create_task(_read(websocket, inbox))
+    held: dict[str, Any] | None = None  # a message taken out of turn, handled next
+    try:
+        while True:
+            message, held = held or await inbox.get(), None
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000))
+            text, data = message.get("text"), message.get("bytes")
+            if text is not None:
+                request = _parse(text)
+                if "eof" in request:
+                    finals = await service.run(recognizer.finish)
+                    for final in finals or [Final((), "")]:
+                        await websocket.send_text(_final(final, words))
+                    await websocket.close(code=1000)
+                    return
+                if "config" in request and not started:
+                    rate, words = _config(request["config"], words)
+                    pcm = _Pcm(rate)
+                    continue
+                raise ProtocolError('expected binary audio frames or {"eof" : 1}')
+            if data is None:
                 continue
-            raise ProtocolError('expected binary audio frames or {"eof" : 1}')
-        if data is None:
-            continue
-        started = True
-        samples = pcm.decode(data)
-        finals = await service.run(recognizer.feed, samples)
-        for final in finals:
-            await websocket.send_text(_final(final, words))
-        if not finals:
-            await websocket.send_text(
-                json.dumps({"partial": recognizer.partial}, ensure_ascii=False)
-            )
+            started = True
+            chunks = [data]
+            while not inbox.empty():  # a stream that fell behind catches up in one step
+                queued = inbox.get_nowait()
+                if queued.get("bytes") is None:
+                    held = queued
+                    break
+                chunks.append(queued["bytes"])
+            samples = pcm.decode(b"".join(chunks))
+            finals = await service.run(recognizer.feed, samples)
+            for final in finals:
+                await websocket.send_text(_final(final, words))
+            if not finals:
+                partial = json.dumps({"partial": recognizer.partial}, ensure_ascii=False)
+                await websocket.send_text(partial)
+    finally:
+        reader.cancel()
+
+
+async def _read(websocket: WebSocket, inbox: asyncio.Queue[dict[str, Any]]) -> None:
+    """Move the client's messages into ``inbox`` (bounded: a full inbox stops reading)."""
+    try:
+        while True:
+            message = await websocket.receive()
+            await inbox.put(message)
+            if message["type"] == "websocket.disconnect":
+                return
+    except (RuntimeError, OSError):  # the connection broke under the reader
+        await inbox.put({"type": "websocket.disconnect", "code": 1006})
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -117,7 +143,7 @@ def _parse(text: str) -> dict[str, Any]:
     return request
 
 
-def _config(config: Any, rate: int, words: bool) -> tuple[int, bool]:
+def _config(config: Any, words: bool) -> tuple[int, bool]:
     """The sample rate and whether finals list their words, from a ``config`` message.
 
     ``phrase_list`` and ``max_alternatives`` are accepted; the vocabulary of the pipeline
@@ -125,7 +151,7 @@ def _config(config: Any, rate: int, words: bool) -> tuple[int, bool]:
     """
     if not isinstance(config, dict):
         raise ProtocolError("config: expected an object", INVALID_DATA)
-    value = config.get("sample_rate", rate)
+    value = config.get("sample_rate", SAMPLE_RATE)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProtocolError("config.sample_rate: expected a number", INVALID_DATA)
     if not MIN_RATE <= value <= MAX_RATE:
