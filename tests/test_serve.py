@@ -525,3 +525,40 @@ def test_serve_section_is_validated() -> None:
     for bad in ({"endpoint_silence_s": 0}, {"endpoint_silence": 1}, {"left_context_s": "x"}):
         with pytest.raises(ConfigError, match=r"serve\."):
             resolve_config({"serve": bad})
+
+
+def test_a_failing_stream_gets_an_error_without_traceback(
+    base_url: str, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken:
+        partial = ""
+
+        def feed(self, samples: np.ndarray) -> list:
+            raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(service.engine, "open", Broken)
+    with sync_client.connect(ws_url(base_url), additional_headers=AUTH) as ws:
+        ws.send(pcm16(silence(0.2)))
+        reply = json.loads(ws.recv())
+        assert "error" in reply and "secret" not in reply["error"]
+        with pytest.raises(ConnectionClosed):
+            ws.recv()
+        assert ws.close_code == 1011
+    assert service.streams == 0
+
+
+# ---------------------------------------------------------------- the command
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--port", "0"], ["--max-streams", "0"], ["--set", "serve.endpoint_silence_s=-1"]],
+)
+def test_serve_command_refuses_bad_options_before_loading(arguments: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from asr_pipeline.cli import app
+
+    result = CliRunner().invoke(app, ["serve", *arguments, "--model", str(MODEL)])
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and "Traceback" not in result.output
