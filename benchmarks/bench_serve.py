@@ -22,7 +22,9 @@ weights; no download), ONNX Runtime int8 (exported once, cached under the work f
 Goals (2-core machine): demo model p95 final latency <= 0.8 s at 1 stream; xlsr53 >= 3 real-time
 streams at p95 <= 1 s; no errors. Reference: Vosk's final arrives 1.5-2.5 s after speech
 (alphacep/vosk-server #199, #203). The last line is for scripts; its latencies are those of the
-largest stream count held (p95 final latency under 1 s and no errors; 1 stream if none)::
+largest stream count held (p95 final latency under 1 s and no errors; 1 stream if none). The
+server's CPU seconds per second of streamed audio tell how many streams the cores could hold
+when the machine is shared (cores / that figure)::
 
     streams_realtime=N final_p50_s=X final_p95_s=X first_partial_p50_s=X errors=N
 """
@@ -71,6 +73,16 @@ class Result:
     finals: list[float] = field(default_factory=list)
     partials: list[float] = field(default_factory=list)
     errors: int = 0
+    audio_s: float = 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def espeak(text: str, speed: int, pitch: int) -> np.ndarray:
@@ -136,6 +148,7 @@ async def stream_client(url: str, utterances: list[Utterance], delay: float) -> 
                     if offset < speech_last <= offset + frame:
                         last_sent = now
                 marks.append((first_sent, last_sent))
+                result.audio_s += len(audio) / SR
             await ws.send('{"eof" : 1}')
             await asyncio.wait_for(receiver, timeout=60)
     except Exception as e:  # a failed connection counts, the run goes on
@@ -166,6 +179,7 @@ async def run_streams(url: str, clients: int, utterances: int) -> Result:
         total.finals += r.finals
         total.partials += r.partials
         total.errors += r.errors
+        total.audio_s += r.audio_s
     return total
 
 
@@ -257,15 +271,17 @@ def main() -> None:
         rows: dict[int, Result] = {}
         print(
             f"{'streams':>7} {'final p50':>10} {'final p95':>10} {'partial p50':>12} "
-            f"{'utterances':>10} {'errors':>6} {'load':>5}"
+            f"{'utterances':>10} {'errors':>6} {'load':>5} {'server CPU s per audio s':>24}"
         )
         for clients in (int(n) for n in args.streams.split(",")):
+            cpu = cpu_seconds(server.pid)
             r = asyncio.run(run_streams(url, clients, args.utterances))
+            cpu = (cpu_seconds(server.pid) - cpu) / max(r.audio_s, 1e-9)
             rows[clients] = r
             print(
                 f"{clients:>7} {percentile(r.finals, 50):>10.3f} {percentile(r.finals, 95):>10.3f} "
                 f"{percentile(r.partials, 50):>12.3f} {len(r.finals):>10} {r.errors:>6} "
-                f"{os.getloadavg()[0]:>5.2f}"
+                f"{os.getloadavg()[0]:>5.2f} {cpu:>24.3f}"
             )
         buffer = io.BytesIO()
         speech = np.concatenate([u.samples for u in make_utterances(3, seed=99)])
