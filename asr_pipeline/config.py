@@ -183,8 +183,10 @@ class PipelineConfig:
 
     @functools.cached_property
     def hash(self) -> str:
-        """A short, stable hash of the effective config."""
-        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        """A short, stable hash of the effective config (the ``serve`` section aside: it does
+        not shape transcripts)."""
+        data = {k: v for k, v in self.to_dict().items() if k != "serve"}
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

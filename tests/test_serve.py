@@ -522,6 +522,8 @@ def test_serve_section_is_validated() -> None:
 
     config = resolve_config({"serve": {"endpoint_silence_s": 0.8}})
     assert config.serve.endpoint_silence_s == 0.8 and config.serve.max_utterance_s == 20.0
+    assert config.to_dict()["serve"]["endpoint_silence_s"] == 0.8
+    assert config.hash == resolve_config({}).hash  # serving options do not shape transcripts
     for bad in ({"endpoint_silence_s": 0}, {"endpoint_silence": 1}, {"left_context_s": "x"}):
         with pytest.raises(ConfigError, match=r"serve\."):
             resolve_config({"serve": bad})
