@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import yaml
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -524,6 +525,10 @@ def test_serve_section_is_validated() -> None:
     assert config.serve.endpoint_silence_s == 0.8 and config.serve.max_utterance_s == 20.0
     assert config.to_dict()["serve"]["endpoint_silence_s"] == 0.8
     assert config.hash == resolve_config({}).hash  # serving options do not shape transcripts
+    from asr_pipeline.cli.configure import default_config_yaml
+
+    written = yaml.safe_load(default_config_yaml())  # `config init` writes the section too
+    assert resolve_config(written).serve == ServeOptions() and "serve" in written
     for bad in ({"endpoint_silence_s": 0}, {"endpoint_silence": 1}, {"left_context_s": "x"}):
         with pytest.raises(ConfigError, match=r"serve\."):
             resolve_config({"serve": bad})
