@@ -12,6 +12,7 @@ resamples and cuts blocks as it goes, so memory stays flat however long the file
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import struct
 import warnings
@@ -24,7 +25,7 @@ import numpy as np
 from .errors import AudioError, TruncatedAudioWarning
 from .types import SAMPLE_RATE, Audio
 
-__all__ = ["probe", "resample", "stream"]
+__all__ = ["decode_bytes", "probe", "resample", "stream"]
 
 SEEK_MARGIN_S = 1.0
 """Seek this far before the requested start: decoders and the resampler warm up on it."""
@@ -140,6 +141,32 @@ def stream(
     if pending_n:
         data = np.concatenate(pending)
         yield block_start / SAMPLE_RATE, np.ascontiguousarray(data, dtype=np.float32)
+
+
+def decode_bytes(data: bytes, name: str = "<bytes>") -> Audio:
+    """Decode a whole file held in memory (an upload) into 16 kHz float32 samples.
+
+    Nothing touches the disk. ``name`` stands for the file in error messages; empty data, data
+    that is not audio and corrupt audio raise :class:`AudioError`.
+    """
+    if not data:
+        raise AudioError(f"{name}: the file is empty (0 bytes)")
+    parts: list[np.ndarray] = []
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = _audio_stream(container, name)
+            origin = _origin(container, stream)
+            for position, chunk in _resample_frames(_decode(container, stream, name), origin, 0):
+                if not parts and position:  # audio starting after the container's clock
+                    parts.append(np.zeros((chunk.shape[0], max(position, 0)), np.float32))
+                parts.append(chunk)
+    except av.FFmpegError as e:
+        raise AudioError(
+            f"{name}: cannot open as audio; the file is corrupt or not audio/video ({_reason(e)})"
+        ) from e
+    if not parts or not sum(part.shape[1] for part in parts):
+        raise AudioError(f"{name}: no audio could be decoded (corrupt file?)")
+    return Audio.from_array(np.concatenate(parts, axis=1), source=name)
 
 
 def resample(samples: np.ndarray, sample_rate: int) -> np.ndarray:

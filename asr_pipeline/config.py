@@ -36,6 +36,7 @@ from .errors import ConfigError, UnknownNameError, shorten
 from .io import TEXT_FILE_LIMIT, read_text_file, regular_file
 from .registry import stages as stage_registry
 from .registry import writers as writer_registry
+from .serve.settings import ServeOptions
 
 __all__ = [
     "DEFAULT_PIPELINE",
@@ -54,7 +55,7 @@ __all__ = [
 DEFAULT_PIPELINE = ("vad", "ctc", "numbers", "punctuation", "casing")
 SHARED_OPTIONS = ("device", "vocabulary")
 """Top-level keys handed to every stage whose factory takes an option of that name."""
-TOP_LEVEL_KEYS = ("pipeline", "stages", "input", "writers", *SHARED_OPTIONS)
+TOP_LEVEL_KEYS = ("pipeline", "stages", "input", "writers", "serve", *SHARED_OPTIONS)
 _MISSING = inspect.Parameter.empty
 CONFIG_FILE_LIMIT = 2**20
 """The largest config file read: 1 MiB."""
@@ -163,6 +164,7 @@ class PipelineConfig:
     writers: dict[str, dict[str, Any]] = field(default_factory=dict)
     device: str | None = None
     vocabulary: str | None = None
+    serve: ServeOptions = ServeOptions()
 
     def to_dict(self) -> dict[str, Any]:
         """The effective config as plain data (what ``config show`` prints)."""
@@ -176,12 +178,15 @@ class PipelineConfig:
                 for name, spec in self.stages.items()
             },
             "writers": copy.deepcopy(self.writers),
+            "serve": dataclasses.asdict(self.serve),
         }
 
     @functools.cached_property
     def hash(self) -> str:
-        """A short, stable hash of the effective config."""
-        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        """A short, stable hash of the effective config (the ``serve`` section aside: it does
+        not shape transcripts)."""
+        data = {k: v for k, v in self.to_dict().items() if k != "serve"}
+        text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -345,6 +350,11 @@ def resolve_config(data: Mapping[str, Any]) -> PipelineConfig:
         writer = writer_registry.get(str(fmt), f"writers.{fmt}")
         writer_options[str(fmt)] = validate_options(writer, dict(opts), f"writers.{fmt}")
 
+    serve_data = data.get("serve") or {}
+    if not isinstance(serve_data, Mapping):
+        raise ConfigError(f"expected a mapping, got {_show(serve_data)}", "serve")
+    serve = ServeOptions(**validate_options(ServeOptions, dict(serve_data), "serve"))
+
     return PipelineConfig(
         pipeline=tuple(pipeline),
         stages=specs,
@@ -352,6 +362,7 @@ def resolve_config(data: Mapping[str, Any]) -> PipelineConfig:
         writers=writer_options,
         device=shared["device"],
         vocabulary=shared["vocabulary"],
+        serve=serve,
     )
 
 

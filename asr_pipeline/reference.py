@@ -14,6 +14,7 @@ from .config import DEFAULT_PIPELINE, InputOptions, options_of, summary_of
 from .registry import BUILTIN_STAGES, BUILTIN_WRITERS
 from .registry import stages as stage_registry
 from .registry import writers as writer_registry
+from .serve.settings import ServeOptions
 
 __all__ = ["config_reference", "format_default", "format_type"]
 
@@ -72,7 +73,8 @@ def config_reference() -> str:
     for name in BUILTIN_STAGES:
         factory = stage_registry.get(name)
         lines += [f"### `{name}`", "", summary_of(factory), "", *_table(factory)]
-    lines += ["## Input", "", summary_of(InputOptions), "", *_table(InputOptions), "## Writers", ""]
+    lines += ["## Input", "", summary_of(InputOptions), "", *_table(InputOptions)]
+    lines += ["## Serve", "", summary_of(ServeOptions), "", *_table(ServeOptions), "## Writers", ""]
     for name in BUILTIN_WRITERS:
         try:
             writer = writer_registry.get(name)

@@ -16,7 +16,7 @@ import importlib.util
 import math
 import warnings
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
@@ -26,7 +26,15 @@ from .config import Range
 from .errors import ConfigError, MissingDependencyError, ModelError
 from .types import SAMPLE_RATE, Audio, Segment, Transcript
 
-__all__ = ["FRAME_S", "SpeechSegmenter", "VadStage", "pad_spans"]
+__all__ = [
+    "FRAME",
+    "FRAME_S",
+    "OnnxScorer",
+    "ScorerState",
+    "SpeechSegmenter",
+    "VadStage",
+    "pad_spans",
+]
 
 FRAME = 512
 """Samples per Silero frame at 16 kHz."""
@@ -233,6 +241,11 @@ class SpeechSegmenter:
                 self._split(spans)
         return spans
 
+    @property
+    def open_start(self) -> int | None:
+        """The first frame of the speech span still open, or None between spans."""
+        return self._start
+
     def finish(self) -> list[tuple[int, int]]:
         """Close the span still open at the end of the audio."""
         spans: list[tuple[int, int]] = []
@@ -338,19 +351,35 @@ class OnnxScorer:
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         # The recurrent state lives here, one per call: the session itself is stateless and
         # onnxruntime runs it from several threads at once.
-        h = np.zeros((1, 1, 128), dtype=np.float32)
-        c = np.zeros((1, 1, 128), dtype=np.float32)
-        context = np.zeros(CONTEXT, dtype=np.float32)
+        state = ScorerState()
         for block in frames:
-            inputs = np.empty((len(block), CONTEXT + FRAME), dtype=np.float32)
-            inputs[:, CONTEXT:] = block
-            inputs[0, :CONTEXT] = context
-            inputs[1:, :CONTEXT] = block[:-1, -CONTEXT:]
-            context = block[-1, -CONTEXT:].copy()
-            probs, h, c = self._session.run(
-                ["speech_probs", "hn", "cn"], {"input": inputs, "h": h, "c": c}
-            )
-            yield np.asarray(probs, dtype=np.float32).reshape(-1)
+            yield self.score_block(block, state)
+
+    def score_block(self, block: np.ndarray, state: ScorerState) -> np.ndarray:
+        """Probabilities of a (n, 512) block of frames, carrying ``state`` on.
+
+        The session holds no state of its own, so one scorer serves many streams at once, each
+        with its own :class:`ScorerState`.
+        """
+        inputs = np.empty((len(block), CONTEXT + FRAME), dtype=np.float32)
+        inputs[:, CONTEXT:] = block
+        inputs[0, :CONTEXT] = state.context
+        inputs[1:, :CONTEXT] = block[:-1, -CONTEXT:]
+        state.context = block[-1, -CONTEXT:].copy()
+        probs, state.h, state.c = self._session.run(
+            ["speech_probs", "hn", "cn"], {"input": inputs, "h": state.h, "c": state.c}
+        )
+        return np.asarray(probs, dtype=np.float32).reshape(-1)
+
+
+@dataclass
+class ScorerState:
+    """What Silero carries from one block of frames to the next: its recurrent state and the
+    end of the last frame."""
+
+    h: np.ndarray = field(default_factory=lambda: np.zeros((1, 1, 128), dtype=np.float32))
+    c: np.ndarray = field(default_factory=lambda: np.zeros((1, 1, 128), dtype=np.float32))
+    context: np.ndarray = field(default_factory=lambda: np.zeros(CONTEXT, dtype=np.float32))
 
 
 class TorchScorer:

@@ -14,6 +14,7 @@ from .annotate import annotate, import_annotations_command
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
+from .serve import serve
 from .transcribe import render, transcribe
 
 __all__ = ["app", "build_pipeline", "main", "pipeline_config", "reporting_errors"]
@@ -53,6 +54,7 @@ app.command("stages")(stages)
 app.command("eval")(evaluate.evaluate)
 app.command()(annotate)
 app.command("import-annotations")(import_annotations_command)
+app.command()(serve)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
 

@@ -11,6 +11,7 @@ from ..config import DEFAULT_PIPELINE, InputOptions, Option, options_of, summary
 from ..io import atomic_write
 from ..registry import stages as stage_registry
 from ..registry import writers as writer_registry
+from ..serve.settings import ServeOptions
 from .describe import plain, yaml_value
 from .options import (
     ConfigOption,
@@ -74,6 +75,10 @@ def default_config_yaml(pipeline: Sequence[str] = DEFAULT_PIPELINE) -> str:
         f"# {summary_of(InputOptions)}",
         "input:",
         *_option_lines(options_of(InputOptions), "  "),
+        "",
+        f"# {summary_of(ServeOptions)}",
+        "serve:",
+        *_option_lines(options_of(ServeOptions), "  "),
         "",
         "stages:",
     ]
