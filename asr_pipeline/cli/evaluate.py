@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +12,6 @@ from ..evaluate import (
     EvalReport,
     ManifestError,
     Normalization,
-    Recognition,
     Totals,
     alignments_text,
     check_audio,
@@ -24,8 +22,15 @@ from ..evaluate import (
     score,
     write_report,
 )
-from ..pipeline import Pipeline
-from .batch import run_batch
+from ..executors import Executor, Item, Job, by_duration, run_job
+from .execution import (
+    AddressOption,
+    CpusOption,
+    ExecutorOption,
+    GpusOption,
+    WorkersOption,
+    executor_from_options,
+)
 from .options import (
     ConfigOption,
     DeviceOption,
@@ -107,6 +112,11 @@ def evaluate(
     model: ModelOption = None,
     device: DeviceOption = None,
     vocabulary: VocabularyOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: AddressOption = None,
+    workers: WorkersOption = None,
+    cpus_per_worker: CpusOption = None,
+    gpus_per_worker: GpusOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Measure word and character error rates on your own audio.
@@ -127,16 +137,20 @@ def evaluate(
     )
     pipeline_options = (config, set_, stages, model, device, vocabulary)
     with reporting_errors(verbose):
+        runner = executor_from_options(
+            executor, ray_address, workers, cpus_per_worker, gpus_per_worker
+        )
         require_jiwer()
         try:
             entries = read_manifest(manifest)
             check_references(entries, normalization)
             info: dict[str, object] = {"manifest": str(manifest)}
             if hyp is not None:
-                if any(o is not None for o in pipeline_options):
+                if any(o is not None for o in pipeline_options) or executor != "local":
                     raise InputError(
-                        "--hyp scores saved transcripts: pipeline options "
-                        "(-c, --set, --stages, --model, --device, --vocabulary) do not apply"
+                        "--hyp scores saved transcripts: pipeline and execution options "
+                        "(-c, --set, --stages, --model, --device, --vocabulary, --executor) "
+                        "do not apply"
                     )
                 found = read_hypotheses(hyp, entries)
                 if found.unmatched:
@@ -146,7 +160,7 @@ def evaluate(
                     entries, found.texts, normalization, failures=found.missing, info=info
                 )
             else:
-                report = _recognise(entries, normalization, pipeline_options, info, verbose)
+                report = _recognise(entries, normalization, pipeline_options, runner, info, verbose)
         except ManifestError as e:
             raise InputError(str(e)) from None
         written = write_report(report, output, hypotheses=hyp is None) if output else []
@@ -164,33 +178,31 @@ def _recognise(
     entries: list[Entry],
     normalization: Normalization,
     pipeline_options: tuple,
+    executor: Executor,
     info: dict[str, object],
     verbose: bool,
 ) -> EvalReport:
-    """Check the audio and options, build the pipeline, recognise every entry, score."""
+    """Check the audio and options, recognise every entry on ``executor``, score."""
     check_audio(entries)
     config = pipeline_config(*pipeline_options)
-    started = time.perf_counter()
-    recognition = Recognition(Pipeline(config))
-    info["load_s"] = time.perf_counter() - started
     by_path = {entry.path: entry for entry in entries}
-    result = run_batch(
-        list(by_path),
-        lambda path: recognition.transcribe(by_path[path]),
-        {},
-        Path("."),
-        verbose=verbose,
-    )
-    failures = {by_path[path].id: message for path, message in result.failed}
-    info |= recognition.metadata or {"config_hash": config.hash, "stages": list(config.pipeline)}
-    return score(
-        entries,
-        recognition.texts,
-        normalization,
-        failures=failures,
-        timings=recognition.timings,
-        info=info,
-    )
+    job = Job(config=config, verbose=verbose)
+    items = by_duration(by_path) if executor.name != "local" else [Item(p) for p in by_path]
+    result = run_job(executor, job, items)
+    info["load_s"] = max(0.0, result.wall_s - sum(o.seconds for o in result.outcomes))
+    texts, timings, failures = {}, {}, {}
+    for outcome in result.outcomes:
+        entry = by_path[outcome.path]
+        if outcome.ok:
+            texts[entry.id] = outcome.text or ""
+            timings[entry.id] = (outcome.audio_s, outcome.seconds)
+            if "model" not in info and outcome.metadata:
+                info |= outcome.metadata
+        else:
+            failures[entry.id] = outcome.message or ""
+    info.setdefault("config_hash", config.hash)
+    info.setdefault("stages", list(config.pipeline))
+    return score(entries, texts, normalization, failures=failures, timings=timings, info=info)
 
 
 # ---------------------------------------------------------------- terminal

@@ -1,0 +1,152 @@
+"""The Ray executor: Ray Data batch inference over an actor pool, on one machine or a cluster.
+
+Each pool actor builds the pipeline once and processes one file per call, writing its outputs
+into the output folder itself (a shared filesystem on a cluster). Files go out one per block,
+longest first, so memory stays bounded and no long file starts last. An actor whose process dies
+is restarted and its file retried, up to ``retries`` times; then the file is recorded as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..errors import AsrPipelineError, MissingDependencyError
+from .base import Item, Job, Outcome, process_file
+
+__all__ = ["RayExecutor"]
+
+DEFAULT_RETRIES = 2
+"""Times a file is retried after its worker process died on it."""
+
+
+class RayExecutor:
+    """Runs files on a Ray actor pool of ``workers`` actors.
+
+    ``address``: None starts a local Ray cluster on this machine (stopped afterwards);
+    ``auto`` joins the cluster started here with ``ray start``; ``ray://HOST:PORT`` connects to a
+    remote one. A Ray already initialised in this process is used as it is.
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int = 1,
+        cpus_per_worker: float = 1.0,
+        gpus_per_worker: float = 0.0,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("expected at least 1 worker")
+        self.address = address
+        self.workers = workers
+        self.cpus_per_worker = cpus_per_worker
+        self.gpus_per_worker = gpus_per_worker
+        self.retries = retries
+        self.startup_s = 0.0
+        """Seconds spent starting or joining the Ray cluster in the last :meth:`map`."""
+
+    def map(self, job: Job, items: Sequence[Item]) -> Iterator[Outcome]:
+        if not items:
+            return
+        if job.config is None:
+            raise ValueError("the Ray executor builds the pipeline from a config")
+        ray = _ray()
+        started = time.perf_counter()
+        owned = not ray.is_initialized()
+        if owned:
+            ray.init(**self._init_args())
+        self.startup_s = time.perf_counter() - started
+        try:
+            yield from self._run(ray, job, items)
+        finally:
+            if owned:
+                ray.shutdown()
+
+    def _init_args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "address": self.address,
+            "log_to_driver": False,
+            "logging_level": logging.WARNING,
+            "configure_logging": False,
+        }
+        if self.address is None:
+            wanted = self.workers * self.cpus_per_worker
+            args["num_cpus"] = max(os.cpu_count() or 1, int(wanted + 0.999))
+            args["include_dashboard"] = False
+        return args
+
+    def _run(self, ray: Any, job: Job, items: Sequence[Item]) -> Iterator[Outcome]:
+        context = ray.data.DataContext.get_current()
+        context.max_errored_blocks = -1  # a file whose retries ran out must not stop the batch
+        context.enable_progress_bars = False
+        context.execution_options.preserve_order = False
+        context.print_on_execution_start = False
+        rows = [{"path": str(item.path), "duration": item.duration} for item in items]
+        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+            _Worker,
+            fn_constructor_kwargs={
+                "job": job,
+                "threads": max(1, round(self.cpus_per_worker)),
+                "cwd": os.getcwd(),
+            },
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=self.workers, max_tasks_in_flight_per_actor=1),
+            num_cpus=self.cpus_per_worker,
+            num_gpus=self.gpus_per_worker or None,
+            max_restarts=-1,
+            max_task_retries=self.retries,
+        )
+        seen = set()
+        try:
+            for row in dataset.iter_rows():
+                outcome = Outcome.from_json(row["outcome"])
+                seen.add(str(outcome.path))
+                yield outcome
+        except ray.exceptions.RayError as e:
+            raise AsrPipelineError(f"the Ray run failed: {' '.join(str(e).split())}") from e
+        tries = self.retries + 1
+        for item in items:
+            if str(item.path) not in seen:
+                message = (
+                    f"{item.path}: its worker process died on it {tries} time(s) "
+                    "(killed or out of memory); the file is left undone"
+                )
+                yield Outcome(item.path, item.duration, stage="worker", message=message)
+
+
+class _Worker:
+    """One pool actor: builds the pipeline once, then processes one file per call."""
+
+    def __init__(self, job: Job, threads: int, cwd: str) -> None:
+        if os.path.isdir(cwd):  # relative paths mean the same as on the driver
+            os.chdir(cwd)
+        self.job = job
+        self.process = job.build()
+        if "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(threads)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        from pathlib import Path
+
+        outcomes = [
+            process_file(self.job, self.process, Item(Path(str(path)), float(duration)))
+            for path, duration in zip(batch["path"], batch["duration"], strict=True)
+        ]
+        return {"outcome": [o.to_json() for o in outcomes]}
+
+
+def _ray() -> Any:
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise MissingDependencyError("the Ray executor", "ray", "ray[data]") from None
+    return ray
