@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ class RayExecutor:
     ) -> None:
         if workers < 1:
             raise ValueError("expected at least 1 worker")
+        _ray()  # a missing extra is reported before any work
         self.address = address
         self.workers = workers
         self.cpus_per_worker = cpus_per_worker
@@ -59,16 +61,21 @@ class RayExecutor:
         if job.config is None:
             raise ValueError("the Ray executor builds the pipeline from a config")
         ray = _ray()
+        ray_logger = logging.getLogger("ray")
+        level = ray_logger.level
+        if not job.verbose:  # Ray's notices and Ray Data's progress lines would bury ours
+            ray_logger.setLevel(logging.ERROR)
         started = time.perf_counter()
         owned = not ray.is_initialized()
-        if owned:
-            ray.init(**self._init_args())
-        self.startup_s = time.perf_counter() - started
         try:
+            if owned:
+                ray.init(**self._init_args())
+            self.startup_s = time.perf_counter() - started
             yield from self._run(ray, job, items)
         finally:
             if owned:
                 ray.shutdown()
+            ray_logger.setLevel(level)
 
     def _init_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {
@@ -88,25 +95,10 @@ class RayExecutor:
         context.max_errored_blocks = -1  # a file whose retries ran out must not stop the batch
         context.enable_progress_bars = False
         context.execution_options.preserve_order = False
-        context.print_on_execution_start = False
         rows = [{"path": str(item.path), "duration": item.duration} for item in items]
-        dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-            _Worker,
-            fn_constructor_kwargs={
-                "job": job,
-                "threads": max(1, round(self.cpus_per_worker)),
-                "cwd": os.getcwd(),
-            },
-            batch_size=1,
-            compute=ray.data.ActorPoolStrategy(size=self.workers, max_tasks_in_flight_per_actor=1),
-            num_cpus=self.cpus_per_worker,
-            num_gpus=self.gpus_per_worker or None,
-            max_restarts=-1,
-            max_task_retries=self.retries,
-        )
         seen = set()
         try:
-            for row in dataset.iter_rows():
+            for row in self._dataset(ray, job, rows).iter_rows():
                 outcome = Outcome.from_json(row["outcome"])
                 seen.add(str(outcome.path))
                 yield outcome
@@ -120,6 +112,29 @@ class RayExecutor:
                     "(killed or out of memory); the file is left undone"
                 )
                 yield Outcome(item.path, item.duration, stage="worker", message=message)
+
+    def _dataset(self, ray: Any, job: Job, rows: list[dict[str, Any]]) -> Any:
+        """One file per block, in the given order, through a pool of ``workers`` actors."""
+        with warnings.catch_warnings():
+            # Ray Data's own advice for actor retries is map_batches(..., max_restarts=...),
+            # though newer Ray releases flag these keyword arguments as deprecated
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
+                _Worker,
+                fn_constructor_kwargs={
+                    "job": job,
+                    "threads": max(1, round(self.cpus_per_worker)),
+                    "cwd": os.getcwd(),
+                },
+                batch_size=1,
+                compute=ray.data.ActorPoolStrategy(
+                    size=self.workers, max_tasks_in_flight_per_actor=1
+                ),
+                num_cpus=self.cpus_per_worker,
+                num_gpus=self.gpus_per_worker or None,
+                max_restarts=-1,
+                max_task_retries=self.retries,
+            )
 
 
 class _Worker:
