@@ -61,10 +61,11 @@ class RayExecutor:
         if job.config is None:
             raise ValueError("the Ray executor builds the pipeline from a config")
         ray = _ray()
-        ray_logger = logging.getLogger("ray")
-        level = ray_logger.level
+        loggers = [logging.getLogger(name) for name in ("ray", "ray.data")]
+        levels = [logger.level for logger in loggers]
         if not job.verbose:  # Ray's notices and Ray Data's progress lines would bury ours
-            ray_logger.setLevel(logging.ERROR)
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
         started = time.perf_counter()
         owned = not ray.is_initialized()
         try:
@@ -75,7 +76,8 @@ class RayExecutor:
         finally:
             if owned:
                 ray.shutdown()
-            ray_logger.setLevel(level)
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
     def _init_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {
