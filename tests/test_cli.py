@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import re
 import subprocess
 import sys
@@ -181,6 +181,43 @@ def test_missing_input_is_named_before_anything_runs(tmp_path: Path) -> None:
     assert FakeAsr.sources == []
     result = invoke("transcribe", str(tmp_path / "*.mp3"), "--stages", "t_asr")
     assert result.exit_code == 2 and "no files match this pattern" in result.stderr
+
+
+def test_a_manifest_lists_inputs_in_the_eval_formats(tmp_path: Path) -> None:
+    wav(tmp_path / "calls" / "one.wav", 2.0)
+    wav(tmp_path / "calls" / "two.wav", 1.0)
+    wav(tmp_path / "three.wav", 3.0)
+    tsv = tmp_path / "calls.tsv"
+    tsv.write_text("id\taudio\nx\tcalls/one.wav\ny\tcalls/two.wav\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke(
+        "transcribe", "--manifest", tsv, tmp_path / "three.wav", "-o", out, "--stages", "t_asr"
+    )
+    assert result.exit_code == 0, result.output
+    assert FakeAsr.sources == ["three.wav", "one.wav", "two.wav"]  # longest first
+    jsonl = tmp_path / "more.jsonl"
+    jsonl.write_text('{"audio": "calls/one.wav", "text": "ignored"}\n', encoding="utf-8")
+    result = invoke("transcribe", "--manifest", jsonl, "-o", out, "--stages", "t_asr")
+    assert result.exit_code == 0 and "skipped 1 (outputs exist" in result.stderr
+
+    tsv.write_text("audio\ncalls/one.wav\ncalls/missing.wav\n", encoding="utf-8")
+    result = invoke("transcribe", "--manifest", tsv, "-o", out, "--stages", "t_asr")
+    assert result.exit_code == 2
+    assert one_line(result.stderr).endswith(
+        f"{tsv}: line 3: no such audio file: {tmp_path / 'calls' / 'missing.wav'}"
+    )
+
+
+def test_ray_options_need_the_ray_executor(tmp_path: Path) -> None:
+    source = wav(tmp_path / "a.wav")
+    result = invoke("transcribe", source, "--workers", "2", "--gpus-per-worker", "1")
+    assert result.exit_code == 2
+    assert (
+        one_line(result.stderr) == "error: --workers, --gpus-per-worker: only with --executor ray"
+    )
+    result = invoke("transcribe", source, "--executor", "dask")
+    assert result.exit_code == 2 and "choose local or ray" in result.stderr
+    assert FakeAsr.sources == []
 
 
 def test_same_stem_is_an_error_naming_both_before_anything_runs(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..errors import AsrPipelineError, AudioError, StageError
 from ..io import atomic_write
 from ..types import Transcript, Writer
+from ..writers import write_transcript
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -161,8 +162,6 @@ def process_file(job: Job, process: Callable[[Path], Transcript], item: Item) ->
         stage = "write"
         if job.output_dir is not None:
             for fmt, out in output_paths(source, job.output_dir, job.writers).items():
-                from ..writers import write_transcript
-
                 write_transcript(transcript, out, job.writers[fmt])
     except Exception as e:
         if job.verbose:
@@ -272,11 +271,10 @@ def write_records(
     tried = {str(path) for path in attempted}
     failures_path = job.output_dir / FAILURES_FILE
     kept = [line for line in _lines(failures_path) if json.loads(line)["path"] not in tried]
-    kept += [
-        json.dumps({"path": str(o.path), "stage": o.stage, "message": o.message})
-        for o in result.outcomes
-        if not o.ok
-    ]
+    for o in result.outcomes:
+        if not o.ok:
+            failure = {"path": str(o.path), "stage": o.stage, "message": o.message}
+            kept.append(json.dumps(failure, ensure_ascii=False))
     if kept or failures_path.exists():
         with atomic_write(failures_path) as fp:
             fp.writelines(line + "\n" for line in kept)

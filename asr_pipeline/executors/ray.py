@@ -70,7 +70,7 @@ class RayExecutor:
         owned = not ray.is_initialized()
         try:
             if owned:
-                ray.init(**self._init_args())
+                self._start(ray)
             self.startup_s = time.perf_counter() - started
             yield from self._run(ray, job, items)
         finally:
@@ -78,6 +78,15 @@ class RayExecutor:
                 ray.shutdown()
             for logger, level in zip(loggers, levels, strict=True):
                 logger.setLevel(level)
+
+    def _start(self, ray: Any) -> None:
+        try:
+            ray.init(**self._init_args())
+        except (ConnectionError, RuntimeError, ValueError) as e:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray cluster"
+            hint = "; start one with ray start --head" if self.address == "auto" else ""
+            reason = " ".join(str(e).split())
+            raise AsrPipelineError(f"cannot start or reach {where} ({reason}){hint}") from e
 
     def _init_args(self) -> dict[str, Any]:
         args: dict[str, Any] = {
