@@ -3,16 +3,17 @@
 import glob
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import AsrPipelineError
+from ..progress import audio_progress
 from ..types import Transcript, Writer
 from ..writers import get_writer, parse_formats, write_transcript
 from .options import InputError, say
+from .progress import BatchProgress
 
 __all__ = [
     "MEDIA_EXTENSIONS",
@@ -155,20 +156,24 @@ def run_batch(
     *,
     verbose: bool = False,
     progress: bool | None = None,
+    duration: Callable[[Path], float] | None = None,
 ) -> BatchResult:
     """Process and write every input; a failure is reported and the batch goes on.
 
-    ``progress`` (default: when stdout and stderr are terminals) shows a progress bar.
+    ``progress`` (default: when stdout and stderr are terminals) shows a progress bar: files,
+    and with ``duration`` (seconds of audio of an input) audio time done inside files and an ETA.
     """
     result = BatchResult()
     output_dir.mkdir(parents=True, exist_ok=True)
     if progress is None:
         progress = sys.stdout.isatty() and sys.stderr.isatty()
-    with _progress(len(pending), progress) as (advance, show):
+    seconds = {source: duration(source) for source in pending} if duration and progress else {}
+    with BatchProgress(len(pending), sum(seconds.values()), enabled=progress) as bar:
         for source in pending:
-            advance(source.name)
+            advance = bar.start(source.name, seconds.get(source, 0.0))
             try:
-                transcript = process(source)
+                with audio_progress(advance):
+                    transcript = process(source)
                 for fmt, out in output_paths(source, output_dir, writers).items():
                     write_transcript(transcript, out, writers[fmt])
             except Exception as e:
@@ -179,52 +184,11 @@ def run_batch(
                 if str(source) not in message:
                     message = f"{source}: {message}"
                 result.failed.append((source, message))
-                show(f"failed: {message}")
+                bar.finish(source.name, error=message)
             else:
                 result.done.append(source)
-        advance(None)
+                bar.finish(source.name)
     return result
-
-
-@contextmanager
-def _progress(
-    total: int, enabled: bool
-) -> Iterator[tuple[Callable[[str | None], None], Callable[[str], None]]]:
-    """``(advance, show)``: ``advance(name)`` starts the next item (None: all done) and
-    ``show(line)`` prints above the bar."""
-    if not enabled:
-        yield (lambda name: None), say
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True, highlight=False)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("", total=total)
-        started = False
-
-        def advance(name: str | None) -> None:
-            nonlocal started
-            if started:
-                bar.advance(task)
-            started = True
-            bar.update(task, description=name or "done")
-
-        yield advance, lambda line: console.print(line, markup=False, soft_wrap=True)
 
 
 def report(result: BatchResult, verb: str, output_dir: Path) -> None:

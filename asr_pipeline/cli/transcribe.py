@@ -22,6 +22,7 @@ from .options import (
     pipeline_config,
     reporting_errors,
 )
+from .progress import audio_duration
 
 __all__ = ["load_transcript", "render", "transcribe"]
 
@@ -86,7 +87,9 @@ def transcribe(
         check_stems(sources)
         pending, skipped = plan(sources, output_dir, writers, overwrite)
         pipeline = Pipeline(config_) if pending else Pipeline()
-        result = run_batch(pending, pipeline, writers, output_dir, verbose=verbose)
+        result = run_batch(
+            pending, pipeline, writers, output_dir, verbose=verbose, duration=audio_duration
+        )
         result.skipped = skipped
     report(result, "transcribed", output_dir)
 
