@@ -8,6 +8,7 @@ can catch one type; the CLI prints such an error as one line and exits non-zero:
      │    └── UnknownNameError       an unknown stage or writer name (with a did-you-mean)
      ├── AudioError                  missing, unreadable, corrupt or empty audio (names the file)
      ├── ModelError                  a model that cannot be found, downloaded or loaded
+     │    └── ModelNotFoundError     no such model folder, nor a hub ID (also a ConfigError)
      ├── MissingDependencyError      an optional extra is not installed (names the pip command)
      └── StageError                  a stage failed on a source (names both; chained to the cause)
 """
@@ -20,6 +21,7 @@ __all__ = [
     "ConfigError",
     "MissingDependencyError",
     "ModelError",
+    "ModelNotFoundError",
     "StageError",
     "UnknownNameError",
 ]
@@ -61,6 +63,10 @@ class AudioError(AsrPipelineError):
 
 class ModelError(AsrPipelineError):
     """A model that cannot be found, downloaded or loaded."""
+
+
+class ModelNotFoundError(ModelError, ConfigError):
+    """A model named by a path that is no folder, or by a name that is no hub ID: bad input."""
 
 
 class MissingDependencyError(AsrPipelineError, ImportError):

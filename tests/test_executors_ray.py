@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from asr_pipeline.cli import app
 from asr_pipeline.cli.batch import make_writers
+from asr_pipeline.cli.progress import BatchProgress
 from asr_pipeline.config import resolve_config
 from asr_pipeline.executors import Item, Job, Outcome, by_duration, run_job
 
@@ -185,8 +186,8 @@ class StopAfterFirst:
         self.inner = inner
         self.name, self.workers = inner.name, inner.workers
 
-    def map(self, job: Job, items: Sequence[Item]) -> Iterator[Outcome]:
-        for outcome in self.inner.map(job, items):
+    def map(self, job: Job, items: Sequence[Item], progress: BatchProgress) -> Iterator[Outcome]:
+        for outcome in self.inner.map(job, items, progress):
             yield outcome
             raise KeyboardInterrupt
 

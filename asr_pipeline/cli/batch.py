@@ -140,12 +140,14 @@ def run_batch(
     *,
     verbose: bool = False,
     progress: bool | None = None,
+    duration: Callable[[Path], float] | None = None,
 ) -> BatchResult:
     """Process and write every input in this process; a failure is reported and the batch
-    goes on. ``progress`` (default: when stdout and stderr are terminals) shows a progress bar.
+    goes on. ``progress`` (default: when stdout and stderr are terminals) shows a progress bar:
+    files, and with ``duration`` (seconds of audio of an input) audio time done and an ETA.
     """
     job = Job(writers, output_dir, process=process, verbose=verbose)
-    items = [Item(path) for path in pending]
+    items = [Item(path, duration(path) if duration else 0.0) for path in pending]
     return run_job(LocalExecutor(), job, items, progress=progress)
 
 

@@ -24,6 +24,7 @@ from ..types import Transcript, Writer
 from ..writers import write_transcript
 
 if TYPE_CHECKING:
+    from ..cli.progress import BatchProgress
     from ..config import PipelineConfig
 
 __all__ = [
@@ -86,16 +87,13 @@ class Item:
 
 
 def by_duration(paths: Iterable[Path]) -> list[Item]:
-    """Items longest first, so that long files start early and none finishes last alone."""
-    from ..audio import probe
+    """Items longest first, so that long files start early and none finishes last alone.
 
-    items = []
-    for path in paths:
-        try:
-            duration = probe(path).duration or 0.0
-        except Exception:  # a broken file fails properly in its worker; here it only goes last
-            duration = 0.0
-        items.append(Item(path, duration))
+    A file whose duration cannot be read goes last; its own run reports why.
+    """
+    from ..cli.progress import audio_duration
+
+    items = [Item(path, audio_duration(path)) for path in paths]
     return sorted(items, key=lambda item: -item.duration)
 
 
@@ -196,12 +194,15 @@ def failure_message(source: Path, error: BaseException) -> str:
 
 
 class Executor(Protocol):
-    """Runs a job over items, yielding each outcome as it finishes (in any order)."""
+    """Runs a job over items, yielding each outcome as it finishes (in any order), and tells
+    ``progress`` when each file starts (with its audio progress where it can) and finishes."""
 
     name: str
     workers: int
 
-    def map(self, job: Job, items: Sequence[Item]) -> Iterator[Outcome]: ...
+    def map(
+        self, job: Job, items: Sequence[Item], progress: BatchProgress
+    ) -> Iterator[Outcome]: ...
 
 
 @dataclass
@@ -232,27 +233,27 @@ def run_job(
     """Run ``items`` on ``executor``, showing progress; a failed file never stops the batch.
 
     ``progress`` (default: when stdout and stderr are terminals) shows a bar of files and
-    audio hours with an ETA; failures are printed as they come. With ``record``, the output
+    audio done with an ETA; failures are printed as they come. With ``record``, the output
     folder gets the run's failures (:data:`FAILURES_FILE`) and a line in :data:`RUNS_FILE`,
     also when the run is interrupted.
     """
-    from .progress import batch_progress
+    from ..cli.progress import BatchProgress
 
     result = BatchResult(skipped=list(skipped))
     if job.output_dir is not None:
         job.output_dir.mkdir(parents=True, exist_ok=True)
     if progress is None:
         progress = sys.stdout.isatty() and sys.stderr.isatty()
+    audio_s = sum(item.duration for item in items)
     started = time.perf_counter()
     try:
-        with batch_progress(items, progress) as tracker:
-            for outcome in executor.map(job, items):
+        with BatchProgress(len(items), audio_s, enabled=progress) as bar:
+            for outcome in executor.map(job, items, bar):
                 result.outcomes.append(outcome)
                 if outcome.ok:
                     result.done.append(outcome.path)
                 else:
                     result.failed.append((outcome.path, outcome.message or ""))
-                tracker(outcome)
     finally:
         result.wall_s = time.perf_counter() - started
         if record and job.output_dir is not None:

@@ -14,10 +14,13 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AsrPipelineError, MissingDependencyError
 from .base import Item, Job, Outcome, process_file
+
+if TYPE_CHECKING:
+    from ..cli.progress import BatchProgress
 
 __all__ = ["RayExecutor"]
 
@@ -55,7 +58,15 @@ class RayExecutor:
         self.startup_s = 0.0
         """Seconds spent starting or joining the Ray cluster in the last :meth:`map`."""
 
-    def map(self, job: Job, items: Sequence[Item]) -> Iterator[Outcome]:
+    def map(self, job: Job, items: Sequence[Item], progress: BatchProgress) -> Iterator[Outcome]:
+        """Outcomes as workers finish files; ``progress`` hears of each file as it comes back
+        (audio progress inside a file stays in its worker)."""
+        for outcome in self._outcomes(job, items):
+            progress.start(outcome.path.name, outcome.audio_s)
+            progress.finish(outcome.path.name, outcome.message)
+            yield outcome
+
+    def _outcomes(self, job: Job, items: Sequence[Item]) -> Iterator[Outcome]:
         if not items:
             return
         if job.config is None:
