@@ -142,7 +142,6 @@ def render(
     config: ConfigOption = None,
     set_: SetOption = None,
     stages: StagesOption = None,
-    model: ModelOption = None,
     device: DeviceOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -153,7 +152,7 @@ def render(
     With --stages, those text stages run over each transcript first.
     """
     with reporting_errors(verbose):
-        data = config_data(config, set_, stages, model, device)
+        data = config_data(config, set_, stages, None, device)
         if stages is None:
             data["pipeline"] = []
         config_ = resolve_config(data)

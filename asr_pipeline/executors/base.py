@@ -235,7 +235,7 @@ def run_job(
     ``progress`` (default: when stdout and stderr are terminals) shows a bar of files and
     audio done with an ETA; failures are printed as they come. With ``record``, the output
     folder gets the run's failures (:data:`FAILURES_FILE`) and a line in :data:`RUNS_FILE`,
-    also when the run is interrupted.
+    also when the run is interrupted, but not when it fails before any file is done.
     """
     from ..cli.progress import BatchProgress
 
@@ -246,6 +246,7 @@ def run_job(
         progress = sys.stdout.isatty() and sys.stderr.isatty()
     audio_s = sum(item.duration for item in items)
     started = time.perf_counter()
+    never_ran = False
     try:
         with BatchProgress(len(items), audio_s, enabled=progress) as bar:
             for outcome in executor.map(job, items, bar):
@@ -254,9 +255,12 @@ def run_job(
                     result.done.append(outcome.path)
                 else:
                     result.failed.append((outcome.path, outcome.message or ""))
+    except Exception:
+        never_ran = not result.outcomes  # a model that cannot load: no run to record
+        raise
     finally:
         result.wall_s = time.perf_counter() - started
-        if record and job.output_dir is not None:
+        if record and job.output_dir is not None and not never_ran:
             write_records(job, executor, result, attempted=[i.path for i in items])
     return result
 
