@@ -238,3 +238,20 @@ def test_an_interrupted_run_resumes_where_it_stopped(short: Path, tmp_path: Path
     assert [(r["done"], r["skipped"], r["interrupted"]) for r in runs[1:]] == [
         (3 - len(finished), len(finished), False)
     ]
+
+
+def test_eval_on_ray_scores_what_local_scores(short: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.tsv"
+    rows = [("one.wav", SENTENCES[2]), ("two.wav", " ".join(SENTENCES[3:5]))]
+    manifest.write_text(
+        "audio\ttext\n" + "".join(f"{short / a}\t{t}\n" for a, t in rows), encoding="utf-8"
+    )
+    reports = {}
+    for name, options in (("local", ()), ("ray", ("--executor", "ray", "--workers", "2"))):
+        report = tmp_path / f"{name}.json"
+        arguments = ["eval", str(manifest), "-o", str(report), *ARGS[2:], *options]
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        reports[name] = report.with_suffix(".hyp.jsonl").read_text(encoding="utf-8")
+    assert reports["ray"] == reports["local"]
+    assert len(reports["ray"].splitlines()) == 2
