@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 import warnings
@@ -74,9 +75,9 @@ class RayExecutor:
         ray = _ray()
         loggers = [logging.getLogger(name) for name in ("ray", "ray.data")]
         levels = [logger.level for logger in loggers]
-        if not job.verbose:  # Ray's notices and Ray Data's progress lines would bury ours
+        if not job.verbose:  # Ray's notices, progress lines and tracebacks would bury ours
             for logger in loggers:
-                logger.setLevel(logging.ERROR)
+                logger.setLevel(logging.CRITICAL)
         started = time.perf_counter()
         owned = not ray.is_initialized()
         try:
@@ -125,7 +126,7 @@ class RayExecutor:
                 seen.add(str(outcome.path))
                 yield outcome
         except ray.exceptions.RayError as e:
-            raise AsrPipelineError(f"the Ray run failed: {' '.join(str(e).split())}") from e
+            raise AsrPipelineError(_failure(e)) from e
         tries = self.retries + 1
         for item in items:
             if str(item.path) not in seen:
@@ -178,6 +179,15 @@ class _Worker:
             for path, duration in zip(batch["path"], batch["duration"], strict=True)
         ]
         return {"outcome": [o.to_json() for o in outcomes]}
+
+
+def _failure(error: Exception) -> str:
+    """One line for a Ray error: its last line, the original exception raised in the worker."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = re.sub(r"^(\w+\.)+(?=\w+: )", "", lines[-1]) if lines else type(error).__name__
+    if getattr(error, "actor_init_failed", False) or "creation task" in str(error):
+        return f"a Ray worker could not build the pipeline: {last}"
+    return f"the Ray run failed: {last}"
 
 
 def _ray() -> Any:
