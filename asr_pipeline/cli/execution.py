@@ -24,7 +24,7 @@ ExecutorOption = Annotated[
         "--executor",
         metavar="NAME",
         help="Where files are processed: local (this process, one by one) or ray (a pool of "
-        "workers on a Ray cluster; pip install 'asr-pipeline[ray]').",
+        "workers on a Ray cluster; needs the ray extra of asr-pipeline).",
         rich_help_panel=PANEL,
     ),
 ]
@@ -44,7 +44,7 @@ WorkersOption = Annotated[
         "--workers",
         min=1,
         metavar="N",
-        help="Ray workers, each holding the pipeline once [default: 1].",
+        help="Ray workers, each holding the pipeline once (default 1).",
         rich_help_panel=PANEL,
     ),
 ]
@@ -54,7 +54,7 @@ CpusOption = Annotated[
         "--cpus-per-worker",
         min=0.0,
         metavar="C",
-        help="CPU cores per Ray worker, also its torch threads [default: 1].",
+        help="CPU cores per Ray worker, also its torch threads (default 1).",
         rich_help_panel=PANEL,
     ),
 ]
@@ -64,7 +64,7 @@ GpusOption = Annotated[
         "--gpus-per-worker",
         min=0.0,
         metavar="G",
-        help="GPUs per Ray worker (fractions share one GPU) [default: 0].",
+        help="GPUs per Ray worker, fractions sharing one GPU (default 0).",
         rich_help_panel=PANEL,
     ),
 ]
