@@ -9,6 +9,7 @@ can catch one type; the CLI prints such an error as one line and exits non-zero:
      ├── AudioError                  missing, unreadable, corrupt or empty audio (names the file)
      ├── OutputError                 an output file or folder that cannot be written (names it)
      ├── ModelError                  a model that cannot be found, downloaded or loaded
+     │    └── ModelNotFoundError     no such model folder, nor a hub ID (also a ConfigError)
      ├── MissingDependencyError      an optional extra is not installed (names the pip command)
      └── StageError                  a stage failed on a source (names both; chained to the cause)
 """
@@ -23,6 +24,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelError",
     "OutputError",
+    "ModelNotFoundError",
     "StageError",
     "TruncatedAudioWarning",
     "UnknownNameError",
@@ -81,6 +83,10 @@ class OutputError(AsrPipelineError, OSError):
 
 class ModelError(AsrPipelineError):
     """A model that cannot be found, downloaded or loaded."""
+
+
+class ModelNotFoundError(ModelError, ConfigError):
+    """A model named by a path that is no folder, or by a name that is no hub ID: bad input."""
 
 
 class MissingDependencyError(AsrPipelineError, ImportError):

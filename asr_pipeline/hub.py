@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .errors import ModelError
+from .errors import ModelError, ModelNotFoundError
 
 __all__ = [
     "PINNED_REVISIONS",
     "ensure_reachable",
     "hub_commit",
     "hub_reachable",
+    "is_hub_id",
     "is_cached",
     "offline_mode",
     "revision_to_load",
@@ -29,6 +31,14 @@ can change under its name, and a pinned commit keeps every transcript reproducib
 def revision_to_load(model: str, revision: str | None) -> str | None:
     """``revision`` when given; else the model's pinned commit; else ``None`` (the newest)."""
     return revision if revision is not None else PINNED_REVISIONS.get(model)
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether ``name`` is shaped like a hub model ID: ``org/name``."""
+    return bool(_HUB_ID.fullmatch(name)) and ".." not in name and not name.endswith(".")
 
 
 def is_cached(name: str, revision: str | None = None) -> bool:
@@ -69,8 +79,12 @@ def ensure_reachable(name: str, revision: str | None = None, *, option: str = "-
     path = Path(name).expanduser()
     if path.is_dir() or is_cached(name, revision):
         return
-    if name.startswith((".", "/", "~")) or path.exists() or name.count("/") > 1:
-        raise ModelError(f"no model folder at {name}: give a folder holding config.json")
+    if not is_hub_id(name) or path.exists():
+        raise ModelNotFoundError(
+            f"no model folder at {name}: give a folder holding config.json, "
+            "or a hub model ID (org/name)",
+            option,
+        )
     if offline_mode():
         reason = "HF_HUB_OFFLINE is set"
     elif not hub_reachable():

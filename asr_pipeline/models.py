@@ -8,22 +8,29 @@ imported only when a function runs.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ModelError
-from .hub import revision_to_load
+from .hub import hub_reachable, is_hub_id, offline_mode, revision_to_load
+
+if TYPE_CHECKING:
+    from .config import PipelineConfig
 
 __all__ = [
     "OTHER_FRAMEWORK_WEIGHTS",
     "CachedModel",
+    "ModelNeed",
     "cache_dir",
     "cached_models",
     "download_model",
     "hub_unreachable",
+    "models_needed",
     "skipped_files",
 ]
 
@@ -49,6 +56,35 @@ class CachedModel:
     files: int
     language_model: bool
     path: Path
+
+
+@dataclass(frozen=True)
+class ModelNeed:
+    """A hub model a configured pipeline loads: which stage, at which revision, and whether
+    its ``language_model/`` folder is wanted (beam search with the model's own KenLM model)."""
+
+    stage: str
+    model: str
+    revision: str | None
+    language_model: bool
+
+
+def models_needed(config: PipelineConfig) -> list[ModelNeed]:
+    """The hub models the config's pipeline loads, in pipeline order: every stage's ``model``
+    option that is a hub ID rather than a folder (the ctc model at its pinned revision, the
+    punctuation model...)."""
+    needs: dict[tuple[str, str | None], ModelNeed] = {}
+    for name in config.pipeline:
+        options = config.stages[name].options
+        model = options.get("model")
+        if not isinstance(model, str) or Path(model).expanduser().is_dir() or not is_hub_id(model):
+            continue
+        revision = revision_to_load(model, options.get("revision"))
+        beam = options.get("decoder") == "beam" and options.get("lm") is None
+        need = needs.setdefault((model, revision), ModelNeed(name, model, revision, beam))
+        if beam and not need.language_model:
+            needs[model, revision] = dataclasses.replace(need, language_model=True)
+    return list(needs.values())
 
 
 def cache_dir(explicit: str | Path | None = None) -> Path:
@@ -91,6 +127,10 @@ def cached_models(directory: str | Path | None = None) -> list[CachedModel]:
     return sorted(found, key=lambda m: (m.model, m.revision))
 
 
+HUB_PROBE_S = 3.0
+"""Seconds to wait for a connection to the hub before saying it cannot be reached."""
+
+
 def skipped_files(files: Iterable[str], *, language_model: bool = True) -> list[str]:
     """Patterns of a repository's files not worth downloading: other frameworks' weights,
     ``pytorch_model*.bin`` where safetensors weights exist (they are preferred), and the
@@ -117,10 +157,17 @@ def download_model(
 
     Raises :class:`ModelError` with what to do when the hub cannot be reached.
     """
-    from huggingface_hub import HfApi, snapshot_download
-
     target = cache_dir(directory)
     revision = revision_to_load(model, revision)
+    what = f"'{model}'" + (f" at revision {revision}" if revision else "")
+    if not offline_mode() and not hub_reachable(timeout=HUB_PROBE_S):
+        # huggingface_hub would retry for about 25 s, printing a line each time
+        raise ModelError(
+            f"cannot download {what}: the Hugging Face hub cannot be reached; run this on a "
+            f"machine with network access (the cache is {target})"
+        )
+    from huggingface_hub import HfApi, snapshot_download
+
     try:
         files = HfApi().list_repo_files(model, revision=revision)
         path = snapshot_download(

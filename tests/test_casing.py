@@ -114,12 +114,25 @@ def test_direct_speech_after_a_colon_and_dash(stage: CasingStage) -> None:
     )
 
 
-def test_unknown_words_that_look_like_names(stage: CasingStage) -> None:
+def test_unknown_words_that_look_like_names_only_when_asked(stage: CasingStage) -> None:
     text = "тренер мактэвиш и супергероев, подбассейн, а также раскажу"
-    assert restore(stage, text) == "Тренер Мактэвиш и супергероев, подбассейн, а также раскажу"
-    assert restore(CasingStage(unknown_words=False), text) == (
-        "Тренер мактэвиш и супергероев, подбассейн, а также раскажу"
+    assert restore(stage, text) == "Тренер мактэвиш и супергероев, подбассейн, а также раскажу"
+    assert restore(CasingStage(unknown_words=True), text) == (
+        "Тренер Мактэвиш и супергероев, подбассейн, а также раскажу"
     )
+
+
+@pytest.mark.parametrize("unknown_words", [False, True])
+def test_misspelt_recognition_output_takes_no_capitals(unknown_words: bool) -> None:
+    stage = CasingStage(unknown_words=unknown_words)
+    assert restore(stage, "пожалуйста приходити зарание отчет нужноот в москве") == (
+        "Пожалуйста приходити зарание отчет нужноот в Москве"
+    )
+    assert restore(stage, "передал гтрк") == "Передал ГТРК"  # no vowels: read letter by letter
+
+
+def test_short_names_need_a_strong_reading(stage: CasingStage) -> None:
+    assert restore(stage, "это юн а не анна") == "Это юн а не Анна"
 
 
 def test_region_adjectives(stage: CasingStage) -> None:
@@ -287,7 +300,9 @@ def _first_capital(word: str) -> bool:
     return bool(letter) and letter.group(0).isupper()
 
 
-def test_f1_on_real_sentences(stage: CasingStage) -> None:
+@pytest.mark.parametrize(("unknown_words", "goal"), [(False, 0.80), (True, 0.83)])
+def test_f1_on_real_sentences(unknown_words: bool, goal: float) -> None:
+    stage = CasingStage(unknown_words=unknown_words)
     lines = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line]
     lines = [line for line in lines if not line.startswith("#")]
     assert len(lines) == 300
@@ -303,4 +318,4 @@ def test_f1_on_real_sentences(stage: CasingStage) -> None:
             fn += truth and not guess
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     f1 = 2 * precision * recall / (precision + recall)
-    assert f1 >= 0.85, (precision, recall, f1)
+    assert f1 >= goal, (precision, recall, f1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -133,6 +134,7 @@ def test_transcribe_writes_every_format(tmp_path: Path) -> None:
     result = invoke("transcribe", source, "-o", out, "-f", "json,srt,vtt,txt", "--stages", "t_asr")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in out.iterdir()) == [
+        "_runs.jsonl",
         "talk.json",
         "talk.srt",
         "talk.txt",
@@ -169,7 +171,7 @@ def test_folders_are_searched_recursively_and_globs_expand(tmp_path: Path) -> No
     result = invoke("transcribe", tmp_path / "calls", pattern, "-o", out, "--stages", "t_asr")
     assert result.exit_code == 0, result.output
     assert sorted(FakeAsr.sources) == ["four.wav", "one.wav", "two.WAV"]
-    assert sorted(p.name for p in out.iterdir()) == ["four.txt", "one.txt", "two.txt"]
+    assert sorted(p.name for p in out.glob("[!_]*")) == ["four.txt", "one.txt", "two.txt"]
 
 
 def test_missing_input_is_named_before_anything_runs(tmp_path: Path) -> None:
@@ -181,6 +183,43 @@ def test_missing_input_is_named_before_anything_runs(tmp_path: Path) -> None:
     assert FakeAsr.sources == []
     result = invoke("transcribe", str(tmp_path / "*.mp3"), "--stages", "t_asr")
     assert result.exit_code == 2 and "no files match this pattern" in result.stderr
+
+
+def test_a_manifest_lists_inputs_in_the_eval_formats(tmp_path: Path) -> None:
+    wav(tmp_path / "calls" / "one.wav", 2.0)
+    wav(tmp_path / "calls" / "two.wav", 1.0)
+    wav(tmp_path / "three.wav", 3.0)
+    tsv = tmp_path / "calls.tsv"
+    tsv.write_text("id\taudio\nx\tcalls/one.wav\ny\tcalls/two.wav\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = invoke(
+        "transcribe", "--manifest", tsv, tmp_path / "three.wav", "-o", out, "--stages", "t_asr"
+    )
+    assert result.exit_code == 0, result.output
+    assert FakeAsr.sources == ["three.wav", "one.wav", "two.wav"]  # longest first
+    jsonl = tmp_path / "more.jsonl"
+    jsonl.write_text('{"audio": "calls/one.wav", "text": "ignored"}\n', encoding="utf-8")
+    result = invoke("transcribe", "--manifest", jsonl, "-o", out, "--stages", "t_asr")
+    assert result.exit_code == 0 and "skipped 1 (outputs exist" in result.stderr
+
+    tsv.write_text("audio\ncalls/one.wav\ncalls/missing.wav\n", encoding="utf-8")
+    result = invoke("transcribe", "--manifest", tsv, "-o", out, "--stages", "t_asr")
+    assert result.exit_code == 2
+    assert one_line(result.stderr).endswith(
+        f"{tsv}: line 3: no such audio file: {tmp_path / 'calls' / 'missing.wav'}"
+    )
+
+
+def test_ray_options_need_the_ray_executor(tmp_path: Path) -> None:
+    source = wav(tmp_path / "a.wav")
+    result = invoke("transcribe", source, "--workers", "2", "--gpus-per-worker", "1")
+    assert result.exit_code == 2
+    assert (
+        one_line(result.stderr) == "error: --workers, --gpus-per-worker: only with --executor ray"
+    )
+    result = invoke("transcribe", source, "--executor", "dask")
+    assert result.exit_code == 2 and "choose local or ray" in result.stderr
+    assert FakeAsr.sources == []
 
 
 def test_same_stem_is_an_error_naming_both_before_anything_runs(tmp_path: Path) -> None:
@@ -205,10 +244,20 @@ def test_a_batch_goes_on_past_a_failure_and_resumes(tmp_path: Path) -> None:
     result = invoke(*args)
     assert result.exit_code == 1
     assert FakeAsr.sources == ["a.wav", "c.wav"]
-    assert sorted(p.name for p in out.iterdir()) == ["a.json", "a.txt", "c.json", "c.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "_failures.jsonl",
+        "_runs.jsonl",
+        "a.json",
+        "a.txt",
+        "c.json",
+        "c.txt",
+    ]
     summary = result.stderr.strip().splitlines()
     assert summary[-2] == f"transcribed 2 into {out}, failed 1"
     assert summary[-1].startswith(f"  {folder / 'b.wav'}: ")
+    (failure,) = map(json.loads, (out / "_failures.jsonl").read_text().splitlines())
+    assert failure["path"] == str(folder / "b.wav") and failure["stage"] == "read"
+    assert summary[-1] == f"  {failure['message']}"
 
     wav(folder / "b.wav")  # fixed; an interrupted or failed batch resumes where it stopped
     FakeAsr.sources.clear()
@@ -216,6 +265,10 @@ def test_a_batch_goes_on_past_a_failure_and_resumes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert FakeAsr.sources == ["b.wav"]
     assert "skipped 2 (outputs exist" in result.stderr
+    assert (out / "_failures.jsonl").read_text() == ""  # b.wav is done now
+    runs = [json.loads(line) for line in (out / "_runs.jsonl").read_text().splitlines()]
+    assert [(r["done"], r["failed"], r["skipped"]) for r in runs] == [(2, 1, 0), (1, 0, 2)]
+    assert runs[1]["executor"] == "local" and runs[1]["pipeline"] == ["t_asr"]
 
     FakeAsr.sources.clear()
     (out / "c.json").unlink()  # one format missing: that input runs again
@@ -249,7 +302,8 @@ def test_a_writer_that_raises_leaves_no_file_and_the_batch_goes_on(tmp_path: Pat
     finally:
         writer_registry.unregister("t_boom")
     assert result.exit_code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]  # no .boom, no temp file
+    outputs = sorted(p.name for p in out.iterdir() if not p.name.startswith("_"))
+    assert outputs == ["a.txt", "b.txt"]  # no .boom, no temp file
     assert (
         result.stderr.count(".boom: cannot write: disk full") == 4
     )  # as it happens, then in the summary

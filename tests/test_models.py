@@ -153,7 +153,7 @@ def test_download_fetches_a_snapshot_without_unwanted_files(tmp_path: Path, monk
 
 @pytest.mark.parametrize(
     ("arguments", "revision"),
-    [([], PINNED_REVISIONS[DEFAULT_MODEL]), (["someone/tiny-ctc"], None)],
+    [([DEFAULT_MODEL], PINNED_REVISIONS[DEFAULT_MODEL]), (["someone/tiny-ctc"], None)],
     ids=["default-model-pinned", "other-model-newest"],
 )
 def test_download_without_a_revision_takes_the_pinned_commit(
@@ -177,5 +177,79 @@ def test_download_without_a_revision_takes_the_pinned_commit(
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     result = runner.invoke(app, ["models", "download", *arguments, "--cache-dir", tmp_path])
     assert result.exit_code == 0, result.output
-    model = arguments[0] if arguments else DEFAULT_MODEL
-    assert asked == [(model, revision), (model, revision)]
+    assert asked == [(arguments[0], revision), (arguments[0], revision)]
+
+
+@pytest.fixture
+def fake_hub(tmp_path: Path, monkeypatch) -> list[tuple[str, str | None, list[str]]]:
+    """Downloads recorded as (model, revision, ignored patterns), none made."""
+    import huggingface_hub
+
+    asked: list[tuple[str, str | None, list[str]]] = []
+
+    def snapshot_download(repo_id, **options):
+        asked.append((repo_id, options["revision"], options["ignore_patterns"]))
+        folder = tmp_path / "snapshots" / COMMIT
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
+
+    monkeypatch.setattr(
+        huggingface_hub.HfApi,
+        "list_repo_files",
+        lambda self, repo, revision=None: ["config.json", "model.safetensors"],
+    )
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
+    return asked
+
+
+def test_download_fetches_every_model_the_pipeline_loads(tmp_path: Path, fake_hub) -> None:
+    from postprocess.punctuation import DEFAULT_MODEL as PUNCTUATION_MODEL
+
+    arguments = ["models", "download", "--cache-dir", tmp_path, "--set", "stages.ctc.decoder=beam"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    (ctc, ctc_revision, ctc_skipped), (punctuation, _, punctuation_skipped) = fake_hub
+    assert (ctc, ctc_revision) == (DEFAULT_MODEL, PINNED_REVISIONS[DEFAULT_MODEL])
+    assert "language_model/*" not in ctc_skipped  # beam search reads the model's own LM
+    assert punctuation == PUNCTUATION_MODEL and "language_model/*" in punctuation_skipped
+    assert "ctc: downloaded" in result.output and "with its language model" in result.output
+
+
+def test_download_follows_the_config_file(tmp_path: Path, fake_hub) -> None:
+    config = tmp_path / "asr.yaml"
+    config.write_text(
+        "pipeline: [vad, ctc, numbers]\nstages: {ctc: {model: someone/tiny-ctc, revision: v2}}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["models", "download", "-c", config, "--cache-dir", tmp_path])
+    assert result.exit_code == 0, result.output
+    assert [(m, r) for m, r, _ in fake_hub] == [("someone/tiny-ctc", "v2")]
+    assert "language_model/*" in fake_hub[0][2]  # greedy decoding: no language model
+
+
+def test_download_of_a_pipeline_with_local_models_fetches_nothing(tmp_path: Path, fake_hub):
+    folder = Path(__file__).parent / "fixtures" / "espeak-ru-tiny"
+    arguments = ["--stages", "vad,ctc", "--set", f"stages.ctc.model={folder}"]
+    result = runner.invoke(app, ["models", "download", *arguments])
+    assert result.exit_code == 0 and not fake_hub
+    assert "nothing to download" in result.output
+
+
+def test_download_refuses_a_model_and_a_config_together(tmp_path: Path, fake_hub) -> None:
+    result = runner.invoke(app, ["models", "download", "someone/x", "--stages", "ctc"])
+    assert result.exit_code == 2 and not fake_hub
+    assert "either MODEL or -c/--set/--stages" in result.output
+
+
+def test_download_with_the_hub_unreachable_says_so_at_once(tmp_path: Path, monkeypatch) -> None:
+    import time
+
+    monkeypatch.setattr("asr_pipeline.models.offline_mode", lambda: False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: nothing listens
+    started = time.monotonic()
+    result = runner.invoke(app, ["models", "download", "someone/x", "--cache-dir", tmp_path])
+    assert time.monotonic() - started < 5  # huggingface_hub alone retries for about 25 s
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "the Hugging Face hub cannot be reached" in (
+        result.output
+    )

@@ -12,12 +12,14 @@ from .. import __version__
 from . import configure, evaluate, models
 from .annotate import annotate, import_annotations_command
 from .listing import stages
-from .options import build_pipeline, pipeline_config, reporting_errors
+from .options import build_pipeline, pipeline_config, quiet_help_types, reporting_errors
 from .postprocess import postprocess
 from .serve import serve
 from .transcribe import render, transcribe
 
 __all__ = ["app", "build_pipeline", "main", "pipeline_config", "reporting_errors"]
+
+quiet_help_types()
 
 app = typer.Typer(
     name="asr-pipeline",

@@ -1,18 +1,14 @@
 """Batches of files: finding inputs, naming outputs, resuming, and going on past failures."""
 
 import glob
-import sys
-import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import AsrPipelineError
-from ..io import prepare_output_folder
+from .. import executors
+from ..executors import BatchResult, Item, Job, LocalExecutor, output_paths, run_job
 from ..types import Transcript, Writer
-from ..writers import get_writer, parse_formats, write_transcript
+from ..writers import get_writer, parse_formats
 from .options import InputError, say
 
 __all__ = [
@@ -40,9 +36,13 @@ _GLOB_CHARS = frozenset("*?[")
 
 
 def collect_inputs(
-    items: Sequence[str], extensions: Iterable[str] = MEDIA_EXTENSIONS
+    items: Sequence[str],
+    extensions: Iterable[str] = MEDIA_EXTENSIONS,
+    *,
+    manifest: Path | None = None,
 ) -> list[Path]:
-    """Files from paths, folders (searched recursively for ``extensions``) and glob patterns.
+    """Files from paths, folders (searched recursively for ``extensions``) and glob patterns,
+    then those listed in ``manifest`` (see :func:`~asr_pipeline.evaluate.read_audio_list`).
 
     A file named directly is taken whatever its extension. Hidden files are skipped in folders.
     The same file reached twice is kept once. Raises :class:`InputError` naming the first
@@ -50,6 +50,14 @@ def collect_inputs(
     """
     wanted = {e.lower() for e in extensions}
     found: dict[Path, Path] = {}
+    if manifest is not None:
+        from ..evaluate.manifest import ManifestError, read_audio_list
+
+        try:
+            listed = read_audio_list(manifest)
+        except ManifestError as e:
+            raise InputError(str(e)) from None
+        items = [*items, *map(str, listed)]
     for item in items:
         path = Path(item)
         if path.is_file():
@@ -98,11 +106,6 @@ def check_stems(inputs: Sequence[Path]) -> None:
         )
 
 
-def output_paths(source: Path, output_dir: Path, writers: Mapping[str, Writer]) -> dict[str, Path]:
-    """``<output-dir>/<input stem>.<extension>`` for every format."""
-    return {fmt: output_dir / f"{source.stem}.{w.extension}" for fmt, w in writers.items()}
-
-
 def make_writers(
     formats: str, options: Mapping[str, Mapping[str, Any]] | None = None
 ) -> dict[str, Writer]:
@@ -119,33 +122,14 @@ def make_writers(
     return writers
 
 
-@dataclass
-class BatchResult:
-    """What a batch did with each input."""
-
-    done: list[Path] = field(default_factory=list)
-    skipped: list[Path] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
-
-
 def plan(
     inputs: Sequence[Path], output_dir: Path, writers: Mapping[str, Writer], overwrite: bool
 ) -> tuple[list[Path], list[Path]]:
-    """``(pending, skipped)``: inputs whose outputs all exist are skipped unless ``overwrite``.
-
-    Raises :class:`InputError` when an output would replace its own input.
-    """
-    pending, skipped = [], []
-    for source in inputs:
-        outputs = output_paths(source, output_dir, writers).values()
-        for out in outputs:
-            if out.exists() and out.resolve() == source.resolve():
-                raise InputError(f"{source}: the output would replace this input; choose -o DIR")
-        if not overwrite and all(out.exists() for out in outputs):
-            skipped.append(source)
-        else:
-            pending.append(source)
-    return pending, skipped
+    """``(pending, skipped)`` as :func:`asr_pipeline.executors.plan`, refusals as InputError."""
+    try:
+        return executors.plan(inputs, output_dir, writers, overwrite)
+    except executors.PlanError as e:
+        raise InputError(str(e)) from None
 
 
 def run_batch(
@@ -156,77 +140,15 @@ def run_batch(
     *,
     verbose: bool = False,
     progress: bool | None = None,
+    duration: Callable[[Path], float] | None = None,
 ) -> BatchResult:
-    """Process and write every input; a failure is reported and the batch goes on.
-
-    ``progress`` (default: when stdout and stderr are terminals) shows a progress bar.
+    """Process and write every input in this process; a failure is reported and the batch
+    goes on. ``progress`` (default: when stdout and stderr are terminals) shows a progress bar:
+    files, and with ``duration`` (seconds of audio of an input) audio time done and an ETA.
     """
-    result = BatchResult()
-    if writers:
-        prepare_output_folder(output_dir)
-    if progress is None:
-        progress = sys.stdout.isatty() and sys.stderr.isatty()
-    with _progress(len(pending), progress) as (advance, show):
-        for source in pending:
-            advance(source.name)
-            try:
-                transcript = process(source)
-                for fmt, out in output_paths(source, output_dir, writers).items():
-                    write_transcript(transcript, out, writers[fmt])
-            except Exception as e:
-                if verbose:
-                    traceback.print_exc()
-                message = str(e) if isinstance(e, AsrPipelineError) else f"{type(e).__name__}: {e}"
-                message = " ".join(message.split())
-                if str(source) not in message:
-                    message = f"{source}: {message}"
-                result.failed.append((source, message))
-                show(f"failed: {message}")
-            else:
-                result.done.append(source)
-        advance(None)
-    return result
-
-
-@contextmanager
-def _progress(
-    total: int, enabled: bool
-) -> Iterator[tuple[Callable[[str | None], None], Callable[[str], None]]]:
-    """``(advance, show)``: ``advance(name)`` starts the next item (None: all done) and
-    ``show(line)`` prints above the bar."""
-    if not enabled:
-        yield (lambda name: None), say
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        SpinnerColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True, highlight=False)
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task("", total=total)
-        started = False
-
-        def advance(name: str | None) -> None:
-            nonlocal started
-            if started:
-                bar.advance(task)
-            started = True
-            bar.update(task, description=name or "done")
-
-        yield advance, lambda line: console.print(line, markup=False, soft_wrap=True)
+    job = Job(writers, output_dir, process=process, verbose=verbose)
+    items = [Item(path, duration(path) if duration else 0.0) for path in pending]
+    return run_job(LocalExecutor(), job, items, progress=progress)
 
 
 def report(result: BatchResult, verb: str, output_dir: Path) -> None:

@@ -120,6 +120,9 @@ def init(
         target = Path(path)
         if target.exists() and not force:
             raise InputError(f"{path}: already exists; --force replaces it")
+        if target.is_dir() or not target.parent.is_dir():
+            where = "is a folder" if target.is_dir() else f"no folder {target.parent}"
+            raise InputError(f"{path}: cannot write the config here ({where})")
         with atomic_write(target) as fp:
             fp.write(text)
         say(f"wrote {path}")

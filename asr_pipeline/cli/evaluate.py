@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +13,6 @@ from ..evaluate import (
     EvalReport,
     ManifestError,
     Normalization,
-    Recognition,
     Totals,
     alignments_text,
     check_audio,
@@ -24,8 +23,15 @@ from ..evaluate import (
     score,
     write_report,
 )
-from ..pipeline import Pipeline
-from .batch import run_batch
+from ..executors import Executor, Item, Job, Span, run_job
+from .execution import (
+    AddressOption,
+    CpusOption,
+    ExecutorOption,
+    GpusOption,
+    WorkersOption,
+    executor_from_options,
+)
 from .options import (
     ConfigOption,
     DeviceOption,
@@ -39,6 +45,7 @@ from .options import (
     reporting_errors,
     say,
 )
+from .progress import audio_duration
 
 __all__ = ["evaluate", "print_report"]
 
@@ -107,6 +114,11 @@ def evaluate(
     model: ModelOption = None,
     device: DeviceOption = None,
     vocabulary: VocabularyOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: AddressOption = None,
+    workers: WorkersOption = None,
+    cpus_per_worker: CpusOption = None,
+    gpus_per_worker: GpusOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Measure word and character error rates on your own audio.
@@ -127,16 +139,20 @@ def evaluate(
     )
     pipeline_options = (config, set_, stages, model, device, vocabulary)
     with reporting_errors(verbose):
+        runner = executor_from_options(
+            executor, ray_address, workers, cpus_per_worker, gpus_per_worker
+        )
         require_jiwer()
         try:
             entries = read_manifest(manifest)
             check_references(entries, normalization)
             info: dict[str, object] = {"manifest": str(manifest)}
             if hyp is not None:
-                if any(o is not None for o in pipeline_options):
+                if any(o is not None for o in pipeline_options) or executor != "local":
                     raise InputError(
-                        "--hyp scores saved transcripts: pipeline options "
-                        "(-c, --set, --stages, --model, --device, --vocabulary) do not apply"
+                        "--hyp scores saved transcripts: pipeline and execution options "
+                        "(-c, --set, --stages, --model, --device, --vocabulary, --executor) "
+                        "do not apply"
                     )
                 found = read_hypotheses(hyp, entries)
                 if found.unmatched:
@@ -146,7 +162,7 @@ def evaluate(
                     entries, found.texts, normalization, failures=found.missing, info=info
                 )
             else:
-                report = _recognise(entries, normalization, pipeline_options, info, verbose)
+                report = _recognise(entries, normalization, pipeline_options, runner, info, verbose)
         except ManifestError as e:
             raise InputError(str(e)) from None
         written = write_report(report, output, hypotheses=hyp is None) if output else []
@@ -164,37 +180,49 @@ def _recognise(
     entries: list[Entry],
     normalization: Normalization,
     pipeline_options: tuple,
+    executor: Executor,
     info: dict[str, object],
     verbose: bool,
 ) -> EvalReport:
-    """Check the audio and options, build the pipeline, recognise every entry, score."""
+    """Check the audio and options, recognise every entry on ``executor``, score."""
     check_audio(entries)
     config = pipeline_config(*pipeline_options)
-    started = time.perf_counter()
-    recognition = Recognition(Pipeline(config))
-    info["load_s"] = time.perf_counter() - started
-    queue = iter(entries)  # run_batch takes the entries' paths in this same order
-    result = run_batch(
-        [entry.path for entry in entries],
-        lambda path: recognition.transcribe(next(queue)),
-        {},
-        Path("."),
-        verbose=verbose,
-    )
-    unrecognised = [entry.id for entry in entries if entry.id not in recognition.texts]
-    failures = {
-        entry_id: message
-        for entry_id, (_, message) in zip(unrecognised, result.failed, strict=True)
-    }
-    info |= recognition.metadata or {"config_hash": config.hash, "stages": list(config.pipeline)}
-    return score(
-        entries,
-        recognition.texts,
-        normalization,
-        failures=failures,
-        timings=recognition.timings,
-        info=info,
-    )
+    by_key = {(entry.path, entry.span if entry.is_span else None): entry for entry in entries}
+    job = Job(config=config, verbose=verbose)
+    items = _items(list(by_key), longest_first=executor.name != "local")
+    result = run_job(executor, job, items)
+    info["load_s"] = max(0.0, result.wall_s - sum(o.seconds for o in result.outcomes))
+    texts, timings, failures = {}, {}, {}
+    for outcome in result.outcomes:
+        entry = by_key[outcome.path, outcome.span]
+        if outcome.ok:
+            texts[entry.id] = outcome.text or ""
+            timings[entry.id] = (outcome.audio_s, outcome.seconds)
+            if "model" not in info and outcome.metadata:
+                info |= outcome.metadata
+        else:
+            message = outcome.message or ""
+            failures[entry.id] = f"{entry.where}: {message}" if entry.is_span else message
+    info.setdefault("config_hash", config.hash)
+    info.setdefault("stages", list(config.pipeline))
+    return score(entries, texts, normalization, failures=failures, timings=timings, info=info)
+
+
+def _items(keys: list[tuple[Path, Span | None]], *, longest_first: bool) -> list[Item]:
+    """An item per file or span; longest first (so no long file finishes last alone) when
+    ``longest_first``, which reads the duration of each file that is not a bounded span."""
+    items = [
+        Item(path, span[1] - span[0] if span and span[1] else 0.0, span) for path, span in keys
+    ]
+    if not longest_first:
+        return items
+    items = [i if i.duration else replace(i, duration=audio_duration(i.path)) for i in items]
+    return sorted(items, key=lambda item: -item.duration)
+
+
+def _length(span: Span | None) -> float:
+    """Seconds in a span with a known end; 0 otherwise."""
+    return span[1] - span[0] if span is not None and span[1] is not None else 0.0
 
 
 # ---------------------------------------------------------------- terminal

@@ -5,9 +5,17 @@ from typing import Annotated
 
 import typer
 
-from ..ctc import DEFAULT_MODEL
-from ..models import CachedModel, cache_dir, cached_models, download_model
-from .options import VerboseOption, reporting_errors, say
+from ..models import CachedModel, cache_dir, cached_models, download_model, models_needed
+from .options import (
+    ConfigOption,
+    InputError,
+    SetOption,
+    StagesOption,
+    VerboseOption,
+    pipeline_config,
+    reporting_errors,
+    say,
+)
 
 __all__ = ["app", "format_size", "model_table"]
 
@@ -29,37 +37,75 @@ CacheDirOption = Annotated[
 
 @app.command("download")
 def download(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="Hub model ID.")] = DEFAULT_MODEL,
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[MODEL]",
+            help="A hub model ID to download alone (default: every model the configured "
+            "pipeline loads).",
+            show_default=False,
+        ),
+    ] = None,
     revision: Annotated[
         str | None,
         typer.Option(
             "--revision",
             "-r",
             metavar="R",
-            help="Commit hash, branch or tag (default: the default model's pinned commit, "
-            "another model's newest).",
+            help="With MODEL: commit hash, branch or tag (default: the default model's pinned "
+            "commit, another model's newest).",
         ),
     ] = None,
     no_lm: Annotated[
-        bool, typer.Option("--no-lm", help="Skip the language_model/ folder (beam search).")
+        bool,
+        typer.Option("--no-lm", help="With MODEL: skip the language_model/ folder (beam search)."),
     ] = False,
     cache: CacheDirOption = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    stages: StagesOption = None,
     verbose: VerboseOption = False,
 ) -> None:
-    """Download a model (with its KenLM language model, when it has one) into the cache.
+    """Download the models the configured pipeline loads, or MODEL alone, into the cache.
+
+    Without MODEL: the ctc model at its pinned revision (with its language model when the
+    decoder is beam) and the punctuation model, as -c, --set and --stages configure them.
 
     Afterwards the machine runs without network access: set HF_HUB_OFFLINE=1.
     """
     with reporting_errors(verbose):
-        path = download_model(model, revision, language_model=not no_lm, directory=cache)
-        say(f"downloaded {model} revision {path.name} to {path}")
-        say(f"pin it with --set stages.ctc.revision={path.name}; run offline with HF_HUB_OFFLINE=1")
+        if model is not None:
+            if config is not None or set_ or stages is not None:
+                raise InputError("give either MODEL or -c/--set/--stages, not both")
+            path = download_model(model, revision, language_model=not no_lm, directory=cache)
+            say(f"downloaded {model} revision {path.name} to {path}")
+            say(
+                f"pin it with --set stages.ctc.revision={path.name}; "
+                "run offline with HF_HUB_OFFLINE=1"
+            )
+            return
+        if revision is not None or no_lm:
+            raise InputError("--revision and --no-lm go with MODEL; set revisions in the config")
+        config_ = pipeline_config(config, set_, stages)
+        needs = models_needed(config_)
+        if not needs:
+            say("the configured pipeline loads no model from the hub; nothing to download")
+            return
+        for need in needs:
+            path = download_model(
+                need.model, need.revision, language_model=need.language_model, directory=cache
+            )
+            extra = " with its language model" if need.language_model else ""
+            say(f"{need.stage}: downloaded {need.model}{extra} revision {path.name} to {path}")
+        say("run offline with HF_HUB_OFFLINE=1")
 
 
 @app.command("list")
 def list_models(cache: CacheDirOption = None, verbose: VerboseOption = False) -> None:
     """List the cached models: ID, revision, size, and whether a language model is there."""
     with reporting_errors(verbose):
+        if cache is not None and cache.exists() and not cache.is_dir():
+            raise InputError(f"--cache-dir: {cache} is not a folder")
         found = cached_models(cache)
         if not found:
             say(f"no models in {cache_dir(cache)}")

@@ -42,6 +42,7 @@ __all__ = [
     "config_data",
     "parse_stage_list",
     "pipeline_config",
+    "quiet_help_types",
     "reporting_errors",
     "say",
 ]
@@ -193,6 +194,31 @@ def text_stage_names(data: Mapping[str, Any]) -> list[str]:
 
     audio = [i for i, name in enumerate(pipeline) if factory(name) in ("vad", "ctc")]
     return list(pipeline[audio[-1] + 1 :] if audio else pipeline)
+
+
+# ---------------------------------------------------------------- help
+
+
+def quiet_help_types() -> None:
+    """Help shows no Python types (``<bool>``, ``<list[str]>``): flags and arguments show
+    their names alone, options their metavar (``FILE``, ``DIR``)."""
+    from typer.core import TyperArgument, TyperOption
+
+    if getattr(TyperOption, "_asr_pipeline_quiet", False):
+        return
+    typed = TyperOption.display_type_rich
+
+    def option_type(self: TyperOption, ctx: click.Context) -> str | None:
+        if self.is_flag or self.count:
+            return None
+        return typed(self, ctx)
+
+    def argument_type(self: TyperArgument, ctx: click.Context) -> str | None:
+        return None
+
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign]
+    TyperOption._asr_pipeline_quiet = True  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- errors and output

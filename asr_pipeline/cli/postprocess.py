@@ -16,7 +16,6 @@ from .options import (
     ConfigOption,
     DeviceOption,
     InputError,
-    ModelOption,
     SetOption,
     StagesOption,
     VerboseOption,
@@ -52,7 +51,6 @@ def postprocess(
     config: ConfigOption = None,
     set_: SetOption = None,
     stages: StagesOption = None,
-    model: ModelOption = None,
     device: DeviceOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -65,11 +63,12 @@ def postprocess(
     with reporting_errors(verbose):
         if stage and stages is not None:
             raise InputError("give --stage (repeatable) or --stages, not both")
-        data = config_data(config, set_, None, model, device)
+        data = config_data(config, set_, None, None, device)
         names = parse_stage_list(stage, "--stage") if stage else parse_stage_list(stages)
         data["pipeline"] = names if names is not None else text_stage_names(data)
-        pipeline = Pipeline(resolve_config(data))
-        name, stream = _open(source)
+        config_ = resolve_config(data)
+        name, stream = _open(source)  # a missing input is found before any model loads
+        pipeline = Pipeline(config_)
         interactive = stream.isatty()
         with stream if name != "<stdin>" else contextlib.nullcontext(stream):
             lines = _decode(stream, name)

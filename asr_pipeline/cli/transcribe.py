@@ -6,9 +6,18 @@ from typing import Annotated
 import typer
 
 from ..config import resolve_config
+from ..executors import Job, by_duration, run_job
 from ..pipeline import Pipeline
 from ..types import Transcript
 from .batch import check_stems, collect_inputs, make_writers, plan, report, run_batch
+from .execution import (
+    AddressOption,
+    CpusOption,
+    ExecutorOption,
+    GpusOption,
+    WorkersOption,
+    executor_from_options,
+)
 from .options import (
     ConfigOption,
     DeviceOption,
@@ -50,13 +59,22 @@ ChannelsOption = Annotated[
 
 def transcribe(
     inputs: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             metavar="INPUT",
             help="Audio or video files, folders (searched recursively) or glob patterns.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            metavar="FILE",
+            help="Also transcribe the audio files listed in FILE: a TSV with an audio column "
+            "or JSONL with an audio key (the eval manifest formats), paths relative to FILE.",
+        ),
+    ] = None,
     output_dir: OutputDirOption = Path("."),
     formats: Annotated[
         str, typer.Option("--format", "-f", metavar="FORMATS", help=FORMAT_HELP)
@@ -69,25 +87,35 @@ def transcribe(
     model: ModelOption = None,
     device: DeviceOption = None,
     vocabulary: VocabularyOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: AddressOption = None,
+    workers: WorkersOption = None,
+    cpus_per_worker: CpusOption = None,
+    gpus_per_worker: GpusOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Transcribe audio and video files into text, documents, subtitles or JSON.
 
-    Outputs are DIR/<input stem>.<format>. A failed file does not stop the batch.
+    Outputs are DIR/<input stem>.<format>. A failed file does not stop the batch: failures
+    go to DIR/_failures.jsonl and every run adds a line to DIR/_runs.jsonl.
 
     Inputs whose outputs all exist are skipped: re-running an interrupted batch resumes it.
+
+    --executor ray spreads the files over Ray workers, longest first (see docs/scale.md).
     """
     with reporting_errors(verbose):
+        runner = executor_from_options(
+            executor, ray_address, workers, cpus_per_worker, gpus_per_worker
+        )
         if channels:
             set_ = [*(set_ or ()), "input.channels=true"]
         config_ = pipeline_config(config, set_, stages, model, device, vocabulary)
         writers = make_writers(formats, config_.writers)
-        sources = collect_inputs(inputs)
+        sources = collect_inputs(inputs or [], manifest=manifest)
         check_stems(sources)
         pending, skipped = plan(sources, output_dir, writers, overwrite)
-        pipeline = Pipeline(config_) if pending else Pipeline()
-        result = run_batch(pending, pipeline, writers, output_dir, verbose=verbose)
-        result.skipped = skipped
+        job = Job(writers, output_dir, config=config_, verbose=verbose)
+        result = run_job(runner, job, by_duration(pending), skipped=skipped, record=True)
     report(result, "transcribed", output_dir)
 
 
@@ -114,7 +142,6 @@ def render(
     config: ConfigOption = None,
     set_: SetOption = None,
     stages: StagesOption = None,
-    model: ModelOption = None,
     device: DeviceOption = None,
     verbose: VerboseOption = False,
 ) -> None:
@@ -125,7 +152,7 @@ def render(
     With --stages, those text stages run over each transcript first.
     """
     with reporting_errors(verbose):
-        data = config_data(config, set_, stages, model, device)
+        data = config_data(config, set_, stages, None, device)
         if stages is None:
             data["pipeline"] = []
         config_ = resolve_config(data)

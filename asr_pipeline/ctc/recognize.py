@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..errors import AudioError
+from ..progress import report_audio
 from ..types import SAMPLE_RATE, Segment, Transcript, Word
 from .backend import Backend
 from .batching import Piece, pack_batches, plan_windows, read_segments, stitch
@@ -65,24 +66,36 @@ class Recognizer:
         return replace(transcript, segments=segments)
 
     def recognize(self, transcript: Transcript) -> dict[int, list[Word]]:
-        """Words per segment index."""
+        """Words per segment index.
+
+        Progress is reported (:func:`~asr_pipeline.progress.report_audio`) in seconds of the
+        source covered, batch by batch; several channels share the source's duration.
+        """
         assert transcript.audio is not None
         by_channel: dict[int | None, list[tuple[int, Segment]]] = defaultdict(list)
         for i, segment in enumerate(transcript.segments):
             if segment.end > segment.start:
                 by_channel[segment.channel].append((i, segment))
+        duration = transcript.audio.duration
+        share = 1 / max(1, len(by_channel))
         words: dict[int, list[Word]] = {}
         for channel, items in by_channel.items():
             items.sort(key=lambda item: (item[1].start, item[1].end))
             starts = {i: s.start for i, s in items}
+            ends = {i: s.end for i, s in items}
+            covered = 0.0
             stream = read_segments(transcript.audio, items, channel)
             for group in _groups(stream, round(GROUP_S * SAMPLE_RATE)):
-                found = self.log_probs(group)
+                reach = max(covered, *(ends[key] for key, _ in group))
+                span = (reach - covered) * share
+                found = self.log_probs(group, lambda part, span=span: report_audio(span * part))
                 timed = [
                     (log_probs, round(starts[key] * SAMPLE_RATE) / SAMPLE_RATE)
                     for key, log_probs in found.items()
                 ]
                 words.update(zip(found, self.decode(timed), strict=True))
+                covered = reach
+            report_audio((duration - covered) * share)
         return words
 
     def decode(self, items: Sequence[tuple[np.ndarray, float]]) -> list[list[Word]]:
@@ -93,9 +106,13 @@ class Recognizer:
             return decode_batch(items, self.frame_s)
         return [self.decoder.decode(lp, start, self.frame_s) for lp, start in items]
 
-    def log_probs(self, segments: Sequence[tuple[int, np.ndarray]]) -> dict[int, np.ndarray]:
+    def log_probs(
+        self,
+        segments: Sequence[tuple[int, np.ndarray]],
+        on_batch: Callable[[float], None] | None = None,
+    ) -> dict[int, np.ndarray]:
         """Stitched log-probabilities per segment key (segments too short for one frame are
-        left out)."""
+        left out). ``on_batch`` hears each batch's part of the work (the parts sum to 1)."""
         import numpy as np
 
         pieces = [
@@ -112,10 +129,15 @@ class Recognizer:
             if piece.length < self.min_samples:  # a window too short for one frame
                 results[piece.key][piece.index] = empty
         runnable = [p for p in pieces if p.length >= self.min_samples]
+        total = sum(p.length for p in runnable)
         for batch in pack_batches(runnable, self.budget):
             outputs = self.backend.log_probs([p.samples for p in batch])
             for piece, log_probs in zip(batch, outputs, strict=True):
                 results[piece.key][piece.index] = log_probs
+            if on_batch is not None:
+                on_batch(sum(p.length for p in batch) / total)
+        if on_batch is not None and not runnable:
+            on_batch(1.0)
         windows = {(p.key, p.index): p.window for p in pieces}
         return {
             key: stitch([(windows[key, i], parts[i]) for i in range(len(parts))])

@@ -16,7 +16,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .manifest import Entry, Hypotheses, ManifestError, check_audio, read_hypotheses, read_manifest
+from .manifest import (
+    Entry,
+    Hypotheses,
+    ManifestError,
+    check_audio,
+    read_audio_list,
+    read_hypotheses,
+    read_manifest,
+)
 from .normalize import Normalization
 from .recognize import Recognition, span_audio
 from .report import alignments_text, report_paths, write_report
@@ -50,6 +58,7 @@ __all__ = [
     "check_audio",
     "check_references",
     "evaluate",
+    "read_audio_list",
     "read_hypotheses",
     "read_manifest",
     "report_paths",

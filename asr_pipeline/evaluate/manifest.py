@@ -18,6 +18,7 @@ __all__ = [
     "Hypotheses",
     "ManifestError",
     "check_audio",
+    "read_audio_list",
     "read_hypotheses",
     "read_manifest",
 ]
@@ -78,21 +79,53 @@ def read_manifest(path: str | Path) -> list[Entry]:
     reference, a bad span or a duplicate.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ManifestError(f"{path}: no such manifest") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{path}: cannot read the manifest ({e})") from None
-    lines = list(_numbered(text))
-    if not lines:
-        raise ManifestError(f"{path}: the manifest is empty")
-    rows = _jsonl_rows(path, lines) if _is_jsonl(path, lines) else _tsv_rows(path, lines)
-    entries = [_entry(path, number, row) for number, row in rows]
+    text = _read(path)
+    entries = [_entry(path, number, row) for number, row in _rows(path, text, REQUIRED)]
     if not entries:
         raise ManifestError(f"{path}: the manifest has a header but no entries")
     _check_unique(path, entries)
     return entries
+
+
+def read_audio_list(path: str | Path) -> list[Path]:
+    """The audio files of a manifest in the same formats, where only ``audio`` is required.
+
+    Paths are resolved against the manifest's folder. Raises :class:`ManifestError` with the
+    line number for a malformed line or an audio file that does not exist.
+    """
+    path = Path(path)
+    files = []
+    for number, row in _rows(path, _read(path), ("audio",)):
+        audio = row["audio"] if "audio" in row else row[AUDIO_KEYS[1]]
+        if not isinstance(audio, str) or not audio.strip():
+            where = f"{path}: line {number}"
+            raise ManifestError(f"{where}: 'audio' must be a file path, got {audio!r}")
+        resolved = Path(audio.strip())
+        resolved = resolved if resolved.is_absolute() else path.parent / resolved
+        if not resolved.is_file():
+            raise ManifestError(f"{path}: line {number}: no such audio file: {resolved}")
+        files.append(resolved)
+    if not files:
+        raise ManifestError(f"{path}: the manifest has a header but no entries")
+    return files
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such manifest") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: cannot read the manifest ({e})") from None
+
+
+def _rows(path: Path, text: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, Any]]]:
+    lines = list(_numbered(text))
+    if not lines:
+        raise ManifestError(f"{path}: the manifest is empty")
+    if _is_jsonl(path, lines):
+        return _jsonl_rows(path, lines, required)
+    return _tsv_rows(path, lines, required)
 
 
 def check_audio(entries: Sequence[Entry]) -> None:
@@ -117,10 +150,12 @@ def _is_jsonl(path: Path, lines: list[tuple[int, str]]) -> bool:
     return path.suffix.lower() not in {".tsv", ".txt"} and lines[0][1].lstrip().startswith("{")
 
 
-def _tsv_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _tsv_rows(
+    path: Path, lines: list[tuple[int, str]], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     header_line, header = lines[0]
     columns = [c.strip() for c in header.split("\t")]
-    for name in REQUIRED:
+    for name in required:
         if name not in columns and not (name == "audio" and AUDIO_KEYS[1] in columns):
             found = ", ".join(repr(c) for c in columns)
             raise ManifestError(
@@ -143,10 +178,12 @@ def _tsv_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int, d
         yield number, dict(zip(columns, fields, strict=True))
 
 
-def _jsonl_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _jsonl_rows(
+    path: Path, lines: list[tuple[int, str]], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in lines:
         row = _json_object(path, number, line)
-        for name in REQUIRED:
+        for name in required:
             if name not in row and not (name == "audio" and AUDIO_KEYS[1] in row):
                 raise ManifestError(f"{path}: line {number}: no '{name}' key")
         yield number, row

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AsrPipelineError
@@ -14,24 +15,30 @@ if TYPE_CHECKING:
     from ..pipeline import Pipeline
     from ..types import Audio, Transcript
 
-__all__ = ["Recognition", "span_audio"]
+__all__ = ["Recognition", "read_span", "span_audio"]
 
 
 def span_audio(entry: Entry) -> Audio:
     """The entry's span of its file, every channel kept, as audio in memory (times from 0)."""
+    return read_span(entry.path, entry.span, where=f"{entry.where}: ")
+
+
+def read_span(path: Path, span: tuple[float, float | None], *, where: str = "") -> Audio:
+    """``(start, end)`` seconds of ``path`` (end None: to its end), every channel kept, as audio
+    in memory with times from 0. ``where`` prefixes the error for a span past the end."""
     import numpy as np
 
     from ..types import Audio
 
-    audio = Audio.open(entry.path)
-    start, end = entry.span
+    audio = Audio.open(path)
+    start, end = span
     if start >= audio.duration:
         raise AsrPipelineError(
-            f"{entry.where}: the span starts at {start:g} s, after the end of {entry.audio} "
+            f"{where}the span starts at {start:g} s, after the end of {path} "
             f"({audio.duration:.2f} s)"
         )
     channels = [audio.read(start, end, channel=c) for c in range(audio.channels)]
-    return Audio.from_array(np.stack(channels), source=str(entry.path))
+    return Audio.from_array(np.stack(channels), source=str(path))
 
 
 @dataclass

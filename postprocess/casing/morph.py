@@ -195,3 +195,28 @@ def singular(word: str) -> bool:
     """Whether the best parse of a word is singular."""
     parses = _parse(word)
     return bool(parses) and parses[0].tag.number == "sing"
+
+
+_CYRILLIC = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя"
+MISSPELT_MIN = 2
+"""Words shorter than this are not checked for misspelling."""
+
+
+@lru_cache(maxsize=1 << 16)
+def looks_misspelt(word: str) -> bool:
+    """Whether an unknown Cyrillic word is one edit from a known word (a letter swapped,
+    dropped or added) or two known words run together: what recognition errors look like,
+    and what a foreign name (Сырбу, Мактэвиш) rarely is."""
+    if len(word) < MISSPELT_MIN or not word.isalpha() or word.isascii():
+        return False
+    known = _analyzer().word_is_known
+    for i in range(len(word) + 1):
+        head, tail = word[:i], word[i:]
+        if tail and len(word) > 3 and known(head + tail[1:]):
+            return True  # a letter too many
+        for letter in _CYRILLIC:
+            if known(head + letter + tail) or (tail and known(head + letter + tail[1:])):
+                return True  # a letter missing, a letter swapped
+        if 2 <= i <= len(word) - 2 and known(head) and known(tail):
+            return True  # two words run together
+    return False

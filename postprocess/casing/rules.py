@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .lexicon import Form, FormIndex
-from .morph import agree, analyse, best_lemma, pos, singular, unknown_word_casing
+from .morph import (
+    agree,
+    analyse,
+    best_lemma,
+    looks_misspelt,
+    pos,
+    singular,
+    unknown_word_casing,
+)
 from .tokens import ABBREVIATIONS, CLOSING_ABBREVIATIONS, Token, apply_case, split_token
 
 __all__ = ["CasingRules", "restore_casing"]
@@ -61,6 +69,11 @@ EPITHETS = frozenset(
 NAMED_NOUNS = REGION_NOUNS | INSTITUTION_NOUNS
 
 COMMON_REGION_ADJECTIVES = frozenset({"городской", "сельский", "морской", "соседний"})
+
+SHORT_NAME = 3
+SHORT_NAME_SCORE = 0.9
+"""A name of at most SHORT_NAME letters takes a capital only when its name parses score this
+much: short names (Юн, Ис, Ири) are what a misrecognised common word most often becomes."""
 
 
 @dataclass(frozen=True)
@@ -174,12 +187,18 @@ def word_casing(word: str, min_score: float, *, unknown: bool = True) -> str | N
         if len(word) == 1 or word in LATIN_FUNCTION_WORDS:
             return None  # a variable (n, i) or "of", "de": a lone numeral is left to context
         return "upper" if facts.roman >= min_score else "title"
-    if facts.acronym >= min_score:
-        return "upper"
+    if not facts.known and looks_misspelt(word):
+        return None  # one edit from a known word: a recognition error, not a name
     if facts.vowelless and not facts.known and len(word) > 1:
         return "upper"  # an unknown word without vowels is read letter by letter: ГТРК
-    if facts.proper >= min_score:
+    if not facts.known and not unknown:
+        return None  # pymorphy3's guesses for a word it does not know: often a misspelt word
+    if facts.acronym >= min_score:
+        return "upper"
+    if facts.proper >= min_score and len(word) > SHORT_NAME:
         return "title"
+    if facts.proper >= max(min_score, SHORT_NAME_SCORE):
+        return "title"  # a short name (Юн, Ис) must be the dictionary's first reading
     return unknown_word_casing(word) if unknown else None
 
 

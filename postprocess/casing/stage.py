@@ -29,7 +29,8 @@ class CasingStage:
             (Российская Федерация, Великая Отечественная война).
         quotes: capitalise the first word inside «quotes» (titles, quoted speech).
         unknown_words: capitalise words the dictionary does not know when they look like
-            foreign names (Сырбу); false for recognizer output with many misspelt words.
+            foreign names (Сырбу) or acronyms (КПИ), unless one edit from a known word; off
+            by default: recognition output misspells words, and a misspelt word is unknown.
         keep_existing: keep words that already have capitals (from a punctuation model with
             case labels); false recases every word.
     """
@@ -42,7 +43,7 @@ class CasingStage:
         min_score: Annotated[float, Range(ge=0, le=1)] = 0.5,
         lexicon: bool = True,
         quotes: bool = True,
-        unknown_words: bool = True,
+        unknown_words: bool = False,
         keep_existing: bool = True,
     ) -> None:
         if not 0.0 <= min_score <= 1.0:
