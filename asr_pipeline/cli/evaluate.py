@@ -39,6 +39,7 @@ from .options import (
     reporting_errors,
     say,
 )
+from .progress import audio_duration
 
 __all__ = ["evaluate", "print_report"]
 
@@ -180,6 +181,7 @@ def _recognise(
         {},
         Path("."),
         verbose=verbose,
+        duration=audio_duration,
     )
     failures = {by_path[path].id: message for path, message in result.failed}
     info |= recognition.metadata or {"config_hash": config.hash, "stages": list(config.pipeline)}
