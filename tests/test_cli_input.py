@@ -89,3 +89,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, arguments, message) -> 
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["./nowhere", "nowhere"])
+def test_a_punctuation_model_that_is_nothing_exits_2(tmp_path: Path, name: str) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    (tmp_path / "text.txt").write_text("привет\n", encoding="utf-8")
+    arguments = ["postprocess", str(tmp_path / "text.txt"), "--stage", "punctuation"]
+    result = runner.invoke(app, [*arguments, "--set", f"stages.punctuation.model={name}"])
+    assert result.exit_code == 2, result.output
+    assert "no" in result.output and "folder" in result.output
+    assert "models download" not in result.output
