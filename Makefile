@@ -6,8 +6,9 @@
 
 PYTHON ?= python3
 VENV ?= .venv
-# torch first, pinned: a plain `torch` requirement pulls a multi-GB CUDA build. Another build:
-#   make demo TORCH='torch==2.13.0' TORCH_PIP_ARGS='--index-url https://download.pytorch.org/whl/cpu'
+# torch first, pinned, before anything that depends on it: a plain `torch` requirement pulls a
+# multi-GB CUDA build. Where the index serves CUDA builds (PyPI on Linux), the CPU build:
+#   make demo TORCH_PIP_ARGS='--index-url https://download.pytorch.org/whl/cpu'
 TORCH ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 

@@ -83,7 +83,7 @@ def ensure_reachable(name: str, revision: str | None = None, *, option: str = "-
         raise ModelNotFoundError(
             f"no model folder at {name}: give a folder holding config.json, "
             "or a hub model ID (org/name)",
-            option,
+            None if " " in option else option,
         )
     if offline_mode():
         reason = "HF_HUB_OFFLINE is set"

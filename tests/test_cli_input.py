@@ -76,7 +76,7 @@ def test_transcribe_with_a_model_name_that_is_nothing_exits_2(tmp_path: Path) ->
         (["transcribe", "{tmp}/missing.wav"], "no such file or folder"),
         (["render", "{tmp}/missing.json", "-f", "txt"], "no such file or folder"),
         (["eval", "{tmp}/missing.tsv"], "no such manifest"),
-        (["config", "show", "-c", "{tmp}/missing.yaml"], "cannot read config file"),
+        (["config", "show", "-c", "{tmp}/missing.yaml"], "config file: no such file"),
         (["transcribe", "{tmp}/file", "--device", "gpu"], "--device"),
         (["transcribe", "{tmp}/file", "-f", "nope"], "unknown format"),
         (["transcribe", "{tmp}/file", "--set", "nope"], "KEY.PATH=VALUE"),
@@ -89,3 +89,15 @@ def test_bad_input_exits_2_with_one_line(tmp_path: Path, arguments, message) -> 
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["./nowhere", "nowhere"])
+def test_a_punctuation_model_that_is_nothing_exits_2(tmp_path: Path, name: str) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    (tmp_path / "text.txt").write_text("привет\n", encoding="utf-8")
+    arguments = ["postprocess", str(tmp_path / "text.txt"), "--stage", "punctuation"]
+    result = runner.invoke(app, [*arguments, "--set", f"stages.punctuation.model={name}"])
+    assert result.exit_code == 2, result.output
+    assert "no" in result.output and "folder" in result.output
+    assert "models download" not in result.output

@@ -189,7 +189,7 @@ def _recognise(
     config = pipeline_config(*pipeline_options)
     by_key = {(entry.path, entry.span if entry.is_span else None): entry for entry in entries}
     job = Job(config=config, verbose=verbose)
-    items = _items(list(by_key), longest_first=executor.name != "local")
+    items = _items(list(by_key))
     result = run_job(executor, job, items)
     info["load_s"] = max(0.0, result.wall_s - sum(o.seconds for o in result.outcomes))
     texts, timings, failures = {}, {}, {}
@@ -208,14 +208,10 @@ def _recognise(
     return score(entries, texts, normalization, failures=failures, timings=timings, info=info)
 
 
-def _items(keys: list[tuple[Path, Span | None]], *, longest_first: bool) -> list[Item]:
-    """An item per file or span; longest first (so no long file finishes last alone) when
-    ``longest_first``, which reads the duration of each file that is not a bounded span."""
-    items = [
-        Item(path, span[1] - span[0] if span and span[1] else 0.0, span) for path, span in keys
-    ]
-    if not longest_first:
-        return items
+def _items(keys: list[tuple[Path, Span | None]]) -> list[Item]:
+    """An item per file or span, longest first, as transcribe orders files (so no long file
+    finishes last alone); the duration of a file that is not a bounded span is read."""
+    items = [Item(path, _length(span), span) for path, span in keys]
     items = [i if i.duration else replace(i, duration=audio_duration(i.path)) for i in items]
     return sorted(items, key=lambda item: -item.duration)
 

@@ -16,6 +16,7 @@ only failures.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -61,8 +62,6 @@ class BatchProgress:
         enabled: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        import sys
-
         self.files = files
         self.audio_s = max(0.0, audio_s)
         self.files_done = 0

@@ -204,19 +204,23 @@ MISSPELT_MIN = 2
 
 @lru_cache(maxsize=1 << 16)
 def looks_misspelt(word: str) -> bool:
-    """Whether an unknown Cyrillic word is one edit from a known word (a letter swapped,
-    dropped or added) or two known words run together: what recognition errors look like,
-    and what a foreign name (Сырбу, Мактэвиш) rarely is."""
+    """Whether an unknown Cyrillic word is one edit from a known common word (a letter swapped,
+    dropped or added) or two known words run together: what recognition errors look like.
+    A word one edit from a name (Позднова, Тезей) is more likely a name itself."""
     if len(word) < MISSPELT_MIN or not word.isalpha() or word.isascii():
         return False
-    known = _analyzer().word_is_known
     for i in range(len(word) + 1):
         head, tail = word[:i], word[i:]
-        if tail and len(word) > 3 and known(head + tail[1:]):
+        if tail and len(word) > 3 and _common(head + tail[1:]):
             return True  # a letter too many
         for letter in _CYRILLIC:
-            if known(head + letter + tail) or (tail and known(head + letter + tail[1:])):
+            if _common(head + letter + tail) or (tail and _common(head + letter + tail[1:])):
                 return True  # a letter missing, a letter swapped
-        if 2 <= i <= len(word) - 2 and known(head) and known(tail):
+        if 2 <= i <= len(word) - 2 and _common(head) and _common(tail):
             return True  # two words run together
     return False
+
+
+def _common(word: str) -> bool:
+    """A dictionary word that is not mostly a name."""
+    return _analyzer().word_is_known(word) and analyse(word).proper < 0.5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from asr_pipeline.config import File, Range
@@ -29,8 +30,9 @@ class CasingStage:
             (Российская Федерация, Великая Отечественная война).
         quotes: capitalise the first word inside «quotes» (titles, quoted speech).
         unknown_words: capitalise words the dictionary does not know when they look like
-            foreign names (Сырбу) or acronyms (КПИ), unless one edit from a known word; off
-            by default: recognition output misspells words, and a misspelt word is unknown.
+            foreign names (Сырбу) or acronyms (КПИ), unless one edit from a known common word
+            (None: for plain text only, not for recognised words, which carry a score:
+            recognition output misspells words, and a misspelt word is unknown).
         keep_existing: keep words that already have capitals (from a punctuation model with
             case labels); false recases every word.
     """
@@ -43,7 +45,7 @@ class CasingStage:
         min_score: Annotated[float, Range(ge=0, le=1)] = 0.5,
         lexicon: bool = True,
         quotes: bool = True,
-        unknown_words: bool = False,
+        unknown_words: bool | None = None,
         keep_existing: bool = True,
     ) -> None:
         if not 0.0 <= min_score <= 1.0:
@@ -54,12 +56,20 @@ class CasingStage:
             names=names,
             keep_existing=keep_existing,
             quotes=quotes,
-            unknown_words=unknown_words,
+            unknown_words=unknown_words is not False,
             forms=FormIndex(shipped_forms()) if lexicon and names else None,
             vocabulary=FormIndex(terms) if terms else None,
         )
 
+        self.recognised_rules = (
+            dataclasses.replace(self.rules, unknown_words=False)
+            if unknown_words is None
+            else self.rules
+        )
+
     def __call__(self, transcript: Transcript) -> Transcript:
+        recognised = any(word.score is not None for word in transcript.words)
+        rules = self.recognised_rules if recognised else self.rules
         texts: list[str] = []
         starts: list[bool] = []
         previous = None
@@ -71,8 +81,9 @@ class CasingStage:
                 previous = segment.speaker
         if not texts:
             return transcript
-        return transcript.with_texts(restore_casing(texts, self.rules, starts=starts))
+        return transcript.with_texts(restore_casing(texts, rules, starts=starts))
 
     def restore(self, text: str) -> str:
-        """Capitals restored on plain text (words split on spaces)."""
+        """Capitals restored on plain text (words split on spaces; unscored, so not treated
+        as recognition output)."""
         return " ".join(restore_casing(text.split(), self.rules))

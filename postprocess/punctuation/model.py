@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForTokenClassification, AutoTokenizer
 
-from asr_pipeline.errors import ConfigError, ModelError
+from asr_pipeline.errors import ConfigError, ModelError, ModelNotFoundError
 from asr_pipeline.hub import ensure_reachable
 
 __all__ = ["Encoded", "TokenClassifier", "resolve_device"]
@@ -125,7 +125,7 @@ class TokenClassifier:
         if folder.is_dir():
             model = str(folder)
         elif model.startswith(("/", ".", "~")):
-            raise ModelError(
+            raise ModelNotFoundError(
                 f"stages.punctuation.model: no folder '{model}'; pass a folder holding the "
                 "model's config.json, weights and tokenizer, or a hub id"
             )
