@@ -2,7 +2,8 @@
 
 Names resolve in this order: objects registered in the process (``@register_stage``), the
 built-in table (import paths, imported on first use), then the entry-point groups
-``asr_pipeline.stages`` and ``asr_pipeline.writers`` of installed plugins. Listing names imports
+``asr_pipeline.stages`` and ``asr_pipeline.writers`` of installed plugins (speaker embedding
+models for ``diarize``: ``asr_pipeline.speaker_embeddings``). Listing names imports
 nothing.
 """
 
@@ -15,7 +16,14 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError, UnknownNameError
 
-__all__ = ["Registry", "register_stage", "register_writer", "stages", "writers"]
+__all__ = [
+    "Registry",
+    "register_stage",
+    "register_writer",
+    "speaker_embeddings",
+    "stages",
+    "writers",
+]
 
 T = TypeVar("T")
 
@@ -25,6 +33,7 @@ BUILTIN_STAGES = {
     "numbers": "postprocess.numbers:NumbersStage",
     "punctuation": "postprocess.punctuation:PunctuationStage",
     "casing": "postprocess.casing:CasingStage",
+    "diarize": "asr_pipeline.diarize:DiarizeStage",
 }
 
 BUILTIN_WRITERS = {
@@ -34,6 +43,11 @@ BUILTIN_WRITERS = {
     "vtt": "asr_pipeline.writers:VttWriter",
     "md": "asr_pipeline.writers:MarkdownWriter",
     "docx": "asr_pipeline.writers:DocxWriter",
+    "rttm": "asr_pipeline.writers:RttmWriter",
+}
+
+BUILTIN_SPEAKER_EMBEDDINGS = {
+    "resemblyzer": "asr_pipeline.diarize.embeddings:ResemblyzerEmbedder",
 }
 
 
@@ -108,6 +122,9 @@ class Registry:
 
 stages = Registry("stage", "asr_pipeline.stages", BUILTIN_STAGES)
 writers = Registry("writer", "asr_pipeline.writers", BUILTIN_WRITERS)
+speaker_embeddings = Registry(
+    "speaker embedding", "asr_pipeline.speaker_embeddings", BUILTIN_SPEAKER_EMBEDDINGS
+)
 
 
 def register_stage(name: str) -> Callable[[T], T]:

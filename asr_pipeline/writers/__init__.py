@@ -12,7 +12,8 @@ format name through :data:`asr_pipeline.registry.writers`, so plugins can add fo
 'добрый день\\n'
 
 Formats: ``txt``, ``md`` and ``docx`` (paragraphs with timestamps and speakers), ``srt`` and
-``vtt`` (subtitles), ``json`` (everything, readable again by ``render``).
+``vtt`` (subtitles), ``json`` (everything, readable again by ``render``), ``rttm`` (speaker
+turns, for DER scoring).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..types import Transcript, Writer
 from .data import JsonWriter
 from .document import DocxWriter
 from .markdown import MarkdownWriter
+from .rttm import RttmWriter
 from .subtitles import SrtWriter, VttWriter
 from .text import TextWriter
 
@@ -36,6 +38,7 @@ __all__ = [
     "DocxWriter",
     "JsonWriter",
     "MarkdownWriter",
+    "RttmWriter",
     "SrtWriter",
     "TextWriter",
     "VttWriter",
