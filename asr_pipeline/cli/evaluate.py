@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..evaluate import (
+    DEFAULT_COLLAR,
     Entry,
     EvalReport,
     ManifestError,
@@ -101,6 +102,17 @@ def evaluate(
             rich_help_panel=SCORING,
         ),
     ] = False,
+    collar: Annotated[
+        float,
+        typer.Option(
+            "--collar",
+            min=0.0,
+            metavar="SECONDS",
+            help="DER/JER (manifest column rttm): seconds forgiven on each side of every "
+            "reference speaker boundary.",
+            rich_help_panel=SCORING,
+        ),
+    ] = DEFAULT_COLLAR,
     config: ConfigOption = None,
     set_: SetOption = None,
     stages: StagesOption = None,
@@ -114,6 +126,8 @@ def evaluate(
     Recognises each file of MANIFEST (or reads --hyp) and compares it with its reference.
 
     Both sides are normalised alike: lower case, ё as е, no punctuation, numbers as digits.
+
+    A manifest column rttm (reference speaker turns) adds DER and JER.
 
     Prints the worst files and their alignments; -o writes the full report.
 
@@ -143,10 +157,16 @@ def evaluate(
                     say(f"note: {len(found.unmatched)} line(s) of {hyp} match no manifest entry")
                 info |= {"hypotheses": str(hyp), **found.metadata}
                 report = score(
-                    entries, found.texts, normalization, failures=found.missing, info=info
+                    entries,
+                    found.texts,
+                    normalization,
+                    failures=found.missing,
+                    info=info,
+                    turns=found.turns,
+                    collar=collar,
                 )
             else:
-                report = _recognise(entries, normalization, pipeline_options, info, verbose)
+                report = _recognise(entries, normalization, pipeline_options, info, verbose, collar)
         except ManifestError as e:
             raise InputError(str(e)) from None
         written = write_report(report, output, hypotheses=hyp is None) if output else []
@@ -166,6 +186,7 @@ def _recognise(
     pipeline_options: tuple,
     info: dict[str, object],
     verbose: bool,
+    collar: float = DEFAULT_COLLAR,
 ) -> EvalReport:
     """Check the audio and options, build the pipeline, recognise every entry, score."""
     check_audio(entries)
@@ -190,6 +211,8 @@ def _recognise(
         failures=failures,
         timings=recognition.timings,
         info=info,
+        turns=recognition.turns,
+        collar=collar,
     )
 
 
@@ -237,11 +260,13 @@ def print_report(report: EvalReport, worst: int = 10) -> None:
     by_tag = report.by_tag()
     if by_tag:
         table = Table(title="By tag", title_justify="left")
-        for name in ("tag", "value", "files", "words", "WER %", "CER %"):
+        speakers = report.overall.speakers is not None
+        names = ["tag", "value", "files", "words", "WER %", "CER %"]
+        for name in names + (["DER %", "JER %"] if speakers else []):
             table.add_column(name, justify="right" if name not in ("tag", "value") else "left")
         for tag, values in by_tag.items():
             for value, totals in values.items():
-                table.add_row(tag, value, *_totals_cells(totals))
+                table.add_row(tag, value, *_totals_cells(totals, speakers))
         console.print(table)
     console.print(_overall_line(report), markup=False)
     if worst:
@@ -251,13 +276,17 @@ def print_report(report: EvalReport, worst: int = 10) -> None:
             console.print(text, markup=False)
 
 
-def _totals_cells(totals: Totals) -> list[str]:
-    return [
+def _totals_cells(totals: Totals, speakers: bool = False) -> list[str]:
+    cells = [
         str(totals.files),
         str(totals.words.reference_length),
         _percent(totals.wer),
         _percent(totals.cer),
     ]
+    if speakers:
+        found = totals.speakers
+        cells += ["", ""] if found is None else [_percent(found.der), _percent(found.jer)]
+    return cells
 
 
 def _overall_line(report: EvalReport) -> str:
@@ -269,6 +298,15 @@ def _overall_line(report: EvalReport) -> str:
         f"WER {_percent(overall.wer)} % (S {words.substitutions}, D {words.deletions}, "
         f"I {words.insertions} over {words.reference_length} words)",
         f"CER {_percent(overall.cer)} %",
+    ]
+    if overall.speakers is not None:
+        parts.append(
+            f"DER {_percent(overall.speakers.der)} % (confusion "
+            f"{overall.speakers.confusion_s:.1f} s, missed {overall.speakers.missed_s:.1f} s, "
+            f"false alarm {overall.speakers.false_alarm_s:.1f} s over "
+            f"{overall.speakers.reference_s:.1f} s), JER {_percent(overall.speakers.jer)} %"
+        )
+    parts += [
         f"{overall.files} file{'' if overall.files == 1 else 's'}",
     ]
     if overall.rtf is not None and overall.audio_s is not None:

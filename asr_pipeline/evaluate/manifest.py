@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 REQUIRED = ("audio", "text")
-RESERVED = frozenset({"audio", "text", "id"})
+RESERVED = frozenset({"audio", "text", "id", "rttm"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 
 
@@ -42,6 +42,8 @@ class Entry:
     tags: Mapping[str, str] = field(default_factory=dict)
     line: int = 0
     manifest: Path | None = None
+    rttm: Path | None = None
+    """The reference speaker turns (column ``rttm``), resolved like the audio path."""
 
     @property
     def where(self) -> str:
@@ -52,9 +54,10 @@ class Entry:
 def read_manifest(path: str | Path) -> list[Entry]:
     """Entries from a TSV (header line naming the columns) or JSONL manifest.
 
-    Columns/keys: ``audio`` and ``text`` (required), ``id`` (default: the audio path) and any
-    others, taken as tags. Blank lines are skipped. Raises :class:`ManifestError` with the
-    line number for a malformed line, a missing column, an empty reference or a duplicate.
+    Columns/keys: ``audio`` and ``text`` (required), ``id`` (default: the audio path), ``rttm``
+    (a reference RTTM file, for DER) and any others, taken as tags. Blank lines are skipped.
+    Raises :class:`ManifestError` with the line number for a malformed line, a missing column,
+    an empty reference or a duplicate.
     """
     path = Path(path)
     try:
@@ -164,7 +167,15 @@ def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
         if str(value).strip():
             tags[str(name)] = str(value).strip()
     resolved = Path(audio) if Path(audio).is_absolute() else path.parent / audio
-    return Entry(entry_id, audio, resolved, text, tags, number, path)
+    rttm = row.get("rttm")
+    if rttm is not None and not isinstance(rttm, str):
+        raise ManifestError(f"{where}: 'rttm' must be a file path, got {rttm!r}")
+    rttm_path = None
+    if rttm and rttm.strip():
+        rttm_path = (
+            Path(rttm.strip()) if Path(rttm.strip()).is_absolute() else path.parent / rttm.strip()
+        )
+    return Entry(entry_id, audio, resolved, text, tags, number, path, rttm_path)
 
 
 def _check_unique(path: Path, entries: list[Entry]) -> None:
@@ -195,6 +206,8 @@ class Hypotheses:
     """Hypotheses that match no entry (their audio as written)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """model, revision, config_hash, stages of saved transcripts, when they agree."""
+    turns: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
+    """Entry id -> speaker turns, for entries with an RTTM reference (transcript folders)."""
 
 
 def read_hypotheses(source: str | Path, entries: Sequence[Entry]) -> Hypotheses:
@@ -251,6 +264,7 @@ def _jsonl_hypotheses(path: Path, entries: Sequence[Entry]) -> Hypotheses:
 
 def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
     from ..types import Transcript
+    from .speakers import speaker_turns
 
     stems: dict[str, Entry] = {}
     for entry in entries:
@@ -273,6 +287,8 @@ def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ManifestError(f"{path}: not a transcript saved as JSON ({e})") from None
         result.texts[entry.id] = transcript.text
+        if entry.rttm is not None:
+            result.turns[entry.id] = speaker_turns(transcript)
         meta = transcript.metadata
         for name in ("model", "revision", "config_hash", "stages"):
             value = getattr(meta, name)
