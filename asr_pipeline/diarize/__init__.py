@@ -167,8 +167,10 @@ class DiarizeStage:
             raise ValueError(
                 f"the embedding model returned {len(embeddings)} rows for {len(samples)} windows"
             )
+        full = np.array([len(x) >= round(self.window_s * Audio.SAMPLE_RATE) - 1 for x in samples])
         labels = cluster(
             embeddings,
+            reliable=full,
             num_speakers=self.num_speakers,
             min_speakers=self.min_speakers,
             max_speakers=self.max_speakers,
