@@ -300,7 +300,9 @@ def test_pyannote_missing_or_offline_says_what_to_do(monkeypatch, fake_pyannote)
         DiarizeStage(backend="pyannote")
     monkeypatch.setenv("HF_TOKEN", "hf_x")
     fake_pyannote.fail = ConnectionError("cannot reach huggingface.co")
-    with pytest.raises(ModelError, match="cannot reach huggingface.co. Offline, set .*local folder"):
+    with pytest.raises(
+        ModelError, match="cannot reach huggingface.co. Offline, set .*local folder"
+    ):
         DiarizeStage(backend="pyannote")
     fake_pyannote.fail = None
     DiarizeStage(backend="pyannote")
