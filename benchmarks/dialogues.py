@@ -67,9 +67,11 @@ class Dialogue:
 
     def rttm(self, file_id: str) -> str:
         """The reference as NIST RTTM, one SPEAKER line per turn."""
+        from asr_pipeline.writers.rttm import rttm_field
+
         return "".join(
-            f"SPEAKER {file_id} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} "
-            "<NA> <NA>\n"
+            f"SPEAKER {rttm_field(file_id)} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> "
+            f"{t.speaker} <NA> <NA>\n"
             for t in self.turns
         )
 

@@ -32,7 +32,10 @@ class ToneEmbedder:
         for window in windows:
             spectrum = np.abs(np.fft.rfft(window)) ** 2
             freqs = np.fft.rfftfreq(len(window), 1 / SAMPLE_RATE)
-            bands = [spectrum[(freqs >= a) & (freqs < b)].sum() for a, b in zip(BANDS, BANDS[1:])]
+            bands = [
+                spectrum[(freqs >= a) & (freqs < b)].sum()
+                for a, b in zip(BANDS, BANDS[1:], strict=False)
+            ]
             vector = np.asarray(bands) + 1e-9
             rows.append(vector / np.linalg.norm(vector))
         return np.array(rows)
@@ -59,7 +62,7 @@ def tone_speech(
             owners.append(speaker)
             t += word_s + gap_s
     samples = np.zeros(round((t + lead_s) * SAMPLE_RATE), dtype=np.float32)
-    for word, speaker in zip(words, owners):
+    for word, speaker in zip(words, owners, strict=True):
         a, b = round(word.start * SAMPLE_RATE), round(word.end * SAMPLE_RATE)
         time = np.arange(b - a) / SAMPLE_RATE
         samples[a:b] = 0.3 * np.sin(2 * np.pi * TONES[speaker] * time)

@@ -335,20 +335,39 @@ def test_windows_cover_a_segment_with_the_last_one_at_its_end() -> None:
     spans = windows(2.0, 6.1, 1.5, 0.75)
     assert spans[0] == (2.0, 3.5) and spans[-1] == (4.6, 6.1)
     assert all(b - a == pytest.approx(1.5) for a, b in spans)
-    assert all(0 < y[0] - x[0] <= 0.75 + 1e-9 for x, y in zip(spans, spans[1:]))
+    assert all(0 < y[0] - x[0] <= 0.75 + 1e-9 for x, y in zip(spans, spans[1:], strict=False))
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_resemblyzer_finds_who_spoke_when_in_an_espeak_dialogue(tmp_path: Path) -> None:
+    """vad, ctc (the demonstration model) and diarize from the command line, count found."""
     pytest.importorskip("resemblyzer")
     from benchmarks.dialogues import dialogue, write
 
-    talk = dialogue(speakers=2, seconds=40.0, seed=3)
-    wav, rttm = write(talk, tmp_path, "talk")
-    reference = read_rttm(rttm)
-    assert {s for s, _, _ in reference} == {"speaker1", "speaker2"}
-    pipeline = Pipeline.from_config({"pipeline": ["vad", "diarize"]})
-    transcript = pipeline(wav)
-    found = [(s.speaker, s.start, s.end) for s in transcript.segments]
-    assert {s for s, _, _ in found} == {"Спикер 1", "Спикер 2"}  # the count, found
-    assert speaker_counts(reference, found).der < 0.10
+    talk = dialogue(speakers=2, seconds=25.0, seed=3)
+    wav, reference = write(talk, tmp_path / "ref", "my talk")
+    model = Path(__file__).parent / "fixtures" / "espeak-ru-tiny"
+    arguments = ["transcribe", str(wav), "-o", str(tmp_path), "-f", "rttm,txt", "--model"]
+    arguments += [str(model), "--device", "cpu", "--stages", "vad,ctc,diarize"]
+    arguments += ["--set", "input.speakers=[Ведущий]"]
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    found = read_rttm(tmp_path / "my talk.rttm")
+    assert {s for s, _, _ in found} == {"Ведущий", "Спикер_2"}  # the count, found
+    assert (tmp_path / "my talk.rttm").read_text().startswith("SPEAKER my_talk 1 ")
+    assert speaker_counts(read_rttm(reference), found).der < 0.10
+    text = (tmp_path / "my talk.txt").read_text(encoding="utf-8")
+    assert "Ведущий:" in text and "Спикер 2:" in text
+
+
+def test_jsonl_hypotheses_have_no_times_so_no_der(tmp_path: Path) -> None:
+    (tmp_path / "a.rttm").write_text("SPEAKER a 1 0.0 5.0 <NA> <NA> A <NA> <NA>\n")
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text("audio\ttext\trttm\na.wav\tраз\ta.rttm\n", encoding="utf-8")
+    hyp = tmp_path / "hyp.jsonl"
+    hyp.write_text('{"audio": "a.wav", "text": "раз"}\n', encoding="utf-8")
+    report = tmp_path / "r.json"
+    result = runner.invoke(app, ["eval", str(manifest), "--hyp", str(hyp), "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "DER needs a folder of JSON transcripts" in result.output
+    assert "der" not in json.loads(report.read_text(encoding="utf-8"))

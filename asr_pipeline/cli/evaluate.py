@@ -153,6 +153,11 @@ def evaluate(
                         "(-c, --set, --stages, --model, --device, --vocabulary) do not apply"
                     )
                 found = read_hypotheses(hyp, entries)
+                if found.turns is None and any(e.rttm for e in entries):
+                    say(
+                        "note: JSONL hypotheses have no times; DER needs a folder of JSON "
+                        "transcripts"
+                    )
                 if found.unmatched:
                     say(f"note: {len(found.unmatched)} line(s) of {hyp} match no manifest entry")
                 info |= {"hypotheses": str(hyp), **found.metadata}

@@ -46,7 +46,8 @@ class DiarizeStage:
         speakers: names in order of first appearance (default: input.speakers).
         pyannote_model: backend "pyannote": a hub ID or a local folder holding the pipeline's
             config.yaml.
-        device: where the embedding model runs ("cpu", "cuda"); null for the CPU.
+        device: where the embedding model runs ("cpu", "cuda"); null or "auto": CUDA when
+            there is one, else the CPU.
     """
 
     def __init__(

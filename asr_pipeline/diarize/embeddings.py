@@ -65,7 +65,9 @@ class ResemblyzerEmbedder:
         self._mel = wav_to_mel_spectrogram
         self._normalize = normalize_volume
         # torch >= 2.6 (the diarize extra's floor) loads the weights with weights_only=True.
-        self._model: Any = VoiceEncoder(device or "cpu", verbose=False).eval()
+        # None (or "auto"): CUDA when there is one, else the CPU.
+        self._model: Any = VoiceEncoder(None if device == "auto" else device, verbose=False)
+        self._model.eval()
 
     def embed(self, windows: Sequence[np.ndarray], /) -> np.ndarray:
         """GE2E embeddings (unit length), windows of one length batched together."""

@@ -206,8 +206,9 @@ class Hypotheses:
     """Hypotheses that match no entry (their audio as written)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """model, revision, config_hash, stages of saved transcripts, when they agree."""
-    turns: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
-    """Entry id -> speaker turns, for entries with an RTTM reference (transcript folders)."""
+    turns: dict[str, list[tuple[str, float, float]]] | None = None
+    """Entry id -> speaker turns, for entries with an RTTM reference; None for JSONL
+    hypotheses, which carry no times."""
 
 
 def read_hypotheses(source: str | Path, entries: Sequence[Entry]) -> Hypotheses:
@@ -275,7 +276,7 @@ def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
                 f"{folder}: transcripts are matched by audio stem, but '{stem}' is the stem of "
                 f"'{other.audio}' (line {other.line}) and '{entry.audio}' (line {entry.line})"
             )
-    result = Hypotheses()
+    result = Hypotheses(turns={})
     seen_metadata: dict[str, set[Any]] = {}
     for entry in entries:
         path = folder / f"{Path(entry.audio).stem}.json"
@@ -287,7 +288,7 @@ def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ManifestError(f"{path}: not a transcript saved as JSON ({e})") from None
         result.texts[entry.id] = transcript.text
-        if entry.rttm is not None:
+        if entry.rttm is not None and result.turns is not None:
             result.turns[entry.id] = speaker_turns(transcript)
         meta = transcript.metadata
         for name in ("model", "revision", "config_hash", "stages"):

@@ -328,7 +328,7 @@ def score(
     ``(audio seconds, processing seconds)``. An entry with neither is a failure too.
     ``turns`` maps ids to hypothesis speaker turns ``(speaker, start, end)``: an entry with a
     reference RTTM gets DER and JER (``collar`` seconds forgiven on each side of reference
-    boundaries); without turns it counts as all speech missed.
+    boundaries); ``turns=None`` (texts without times) scores no DER.
     """
     normalization = normalization or Normalization()
     failures = dict(failures or {})
@@ -346,9 +346,9 @@ def score(
                     processing_s=processing_s,
                 )
             )
-            if entry.rttm is not None:
+            if entry.rttm is not None and turns is not None:
                 reference = read_rttm(entry.rttm, entry.where)
-                found = speaker_counts(reference, (turns or {}).get(entry.id, ()), collar)
+                found = speaker_counts(reference, turns.get(entry.id, ()), collar)
                 files[-1] = replace(files[-1], speakers=found)
         else:
             failed.append(Failure(entry, failures.get(entry.id, f"{entry.audio}: no hypothesis")))
