@@ -111,7 +111,7 @@ class DiarizeStage:
             for channel in sorted(channels, key=lambda c: -1 if c is None else c):
                 group = [s for s in transcript.segments if s.channel == channel]
                 named = self._diarize(audio, group)
-                base = group[0].speaker or DEFAULT_NAME.format(len(segments) + 1)
+                base = group[0].speaker or DEFAULT_NAME.format((channel or 0) + 1)
                 segments += name_speakers(
                     named, [f"{base} {i + 1}" for i in range(len(named))], solo=base
                 )
