@@ -339,6 +339,12 @@ def resolve_config(data: Mapping[str, Any]) -> PipelineConfig:
     if not isinstance(input_data, Mapping):
         raise ConfigError(f"expected a mapping, got {_show(input_data)}", "input")
     input_options = InputOptions(**validate_options(InputOptions, dict(input_data), "input"))
+    if input_options.speakers and not input_options.channels:
+        # Speaker names of a mono source go to the stages that name speakers (diarize).
+        for name, spec in specs.items():
+            given = (raw_stages.get(name) or {}).get("speakers")
+            if given is None and "speakers" in spec.options:
+                spec.options["speakers"] = list(input_options.speakers)
 
     raw_writers = data.get("writers") or {}
     if not isinstance(raw_writers, Mapping):

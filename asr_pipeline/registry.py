@@ -2,7 +2,8 @@
 
 Names resolve in this order: objects registered in the process (``@register_stage``), the
 built-in table (import paths, imported on first use), then the entry-point groups
-``asr_pipeline.stages`` and ``asr_pipeline.writers`` of installed plugins. Listing names imports
+``asr_pipeline.stages`` and ``asr_pipeline.writers`` of installed plugins (speaker embedding
+models for ``diarize``: ``asr_pipeline.speaker_embeddings``). Listing names imports
 nothing.
 """
 
@@ -15,7 +16,14 @@ from typing import Any, TypeVar
 
 from .errors import ConfigError, UnknownNameError
 
-__all__ = ["Registry", "register_stage", "register_writer", "stages", "writers"]
+__all__ = [
+    "Registry",
+    "register_stage",
+    "register_writer",
+    "speaker_embeddings",
+    "stages",
+    "writers",
+]
 
 T = TypeVar("T")
 
@@ -25,6 +33,7 @@ BUILTIN_STAGES = {
     "numbers": "postprocess.numbers:NumbersStage",
     "punctuation": "postprocess.punctuation:PunctuationStage",
     "casing": "postprocess.casing:CasingStage",
+    "diarize": "asr_pipeline.diarize:DiarizeStage",
 }
 
 BUILTIN_WRITERS = {
@@ -37,6 +46,11 @@ BUILTIN_WRITERS = {
     "textgrid": "asr_pipeline.writers:TextGridWriter",
     "eaf": "asr_pipeline.writers:EafWriter",
     "ctm": "asr_pipeline.writers:CtmWriter",
+    "rttm": "asr_pipeline.writers:RttmWriter",
+}
+
+BUILTIN_SPEAKER_EMBEDDINGS = {
+    "resemblyzer": "asr_pipeline.diarize.embeddings:ResemblyzerEmbedder",
 }
 
 
@@ -111,6 +125,9 @@ class Registry:
 
 stages = Registry("stage", "asr_pipeline.stages", BUILTIN_STAGES)
 writers = Registry("writer", "asr_pipeline.writers", BUILTIN_WRITERS)
+speaker_embeddings = Registry(
+    "speaker embedding", "asr_pipeline.speaker_embeddings", BUILTIN_SPEAKER_EMBEDDINGS
+)
 
 
 def register_stage(name: str) -> Callable[[T], T]:

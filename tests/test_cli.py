@@ -486,7 +486,16 @@ def test_config_init_writes_every_option_and_reads_back(tmp_path: Path) -> None:
     written = resolve_config(load_config(path)).to_dict()
     assert written["stages"] == expected["stages"]
     assert written["pipeline"] == ["t_asr", "t_suffix"]
-    assert set(written["writers"]) == {"txt", "json", "srt", "vtt", "md", "docx", *ANNOTATION}
+    assert set(written["writers"]) == {
+        "txt",
+        "json",
+        "srt",
+        "vtt",
+        "md",
+        "docx",
+        "rttm",
+        *ANNOTATION,
+    }
     again = invoke("config", "init", path)
     assert again.exit_code == 2 and "already exists; --force" in again.stderr
     assert invoke("config", "init", "-", "--stages", "t_shout").stdout.startswith("# asr-pipeline")

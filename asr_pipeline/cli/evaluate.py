@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..evaluate import (
+    DEFAULT_COLLAR,
     Entry,
     EvalReport,
     ManifestError,
@@ -108,6 +109,17 @@ def evaluate(
             rich_help_panel=SCORING,
         ),
     ] = False,
+    collar: Annotated[
+        float,
+        typer.Option(
+            "--collar",
+            min=0.0,
+            metavar="SECONDS",
+            help="DER/JER (manifest column rttm): seconds forgiven on each side of every "
+            "reference speaker boundary.",
+            rich_help_panel=SCORING,
+        ),
+    ] = DEFAULT_COLLAR,
     config: ConfigOption = None,
     set_: SetOption = None,
     stages: StagesOption = None,
@@ -126,6 +138,8 @@ def evaluate(
     Recognises each file of MANIFEST (or reads --hyp) and compares it with its reference.
 
     Both sides are normalised alike: lower case, ё as е, no punctuation, numbers as digits.
+
+    A manifest column rttm (reference speaker turns) adds DER and JER.
 
     Prints the worst files and their alignments; -o writes the full report.
 
@@ -155,14 +169,27 @@ def evaluate(
                         "do not apply"
                     )
                 found = read_hypotheses(hyp, entries)
+                if found.turns is None and any(e.rttm for e in entries):
+                    say(
+                        "note: JSONL hypotheses have no times; DER needs a folder of JSON "
+                        "transcripts"
+                    )
                 if found.unmatched:
                     say(f"note: {len(found.unmatched)} line(s) of {hyp} match no manifest entry")
                 info |= {"hypotheses": str(hyp), **found.metadata}
                 report = score(
-                    entries, found.texts, normalization, failures=found.missing, info=info
+                    entries,
+                    found.texts,
+                    normalization,
+                    failures=found.missing,
+                    info=info,
+                    turns=found.turns,
+                    collar=collar,
                 )
             else:
-                report = _recognise(entries, normalization, pipeline_options, runner, info, verbose)
+                report = _recognise(
+                    entries, normalization, pipeline_options, runner, info, verbose, collar
+                )
         except ManifestError as e:
             raise InputError(str(e)) from None
         written = write_report(report, output, hypotheses=hyp is None) if output else []
@@ -183,6 +210,7 @@ def _recognise(
     executor: Executor,
     info: dict[str, object],
     verbose: bool,
+    collar: float = DEFAULT_COLLAR,
 ) -> EvalReport:
     """Check the audio and options, recognise every entry on ``executor``, score."""
     check_audio(entries)
@@ -192,7 +220,7 @@ def _recognise(
     items = _items(list(by_key))
     result = run_job(executor, job, items)
     info["load_s"] = max(0.0, result.wall_s - sum(o.seconds for o in result.outcomes))
-    texts, timings, failures = {}, {}, {}
+    texts, timings, failures, turns = {}, {}, {}, {}
     for outcome in result.outcomes:
         entry = by_key[outcome.path, outcome.span]
         if outcome.ok:
@@ -200,12 +228,23 @@ def _recognise(
             timings[entry.id] = (outcome.audio_s, outcome.seconds)
             if "model" not in info and outcome.metadata:
                 info |= outcome.metadata
+            if entry.rttm is not None:
+                turns[entry.id] = outcome.turns or []
         else:
             message = outcome.message or ""
             failures[entry.id] = f"{entry.where}: {message}" if entry.is_span else message
     info.setdefault("config_hash", config.hash)
     info.setdefault("stages", list(config.pipeline))
-    return score(entries, texts, normalization, failures=failures, timings=timings, info=info)
+    return score(
+        entries,
+        texts,
+        normalization,
+        failures=failures,
+        timings=timings,
+        info=info,
+        turns=turns,
+        collar=collar,
+    )
 
 
 def _items(keys: list[tuple[Path, Span | None]]) -> list[Item]:
@@ -265,11 +304,13 @@ def print_report(report: EvalReport, worst: int = 10) -> None:
     by_tag = report.by_tag()
     if by_tag:
         table = Table(title="By tag", title_justify="left")
-        for name in ("tag", "value", "files", "words", "WER %", "CER %"):
+        speakers = report.overall.speakers is not None
+        names = ["tag", "value", "files", "words", "WER %", "CER %"]
+        for name in names + (["DER %", "JER %"] if speakers else []):
             table.add_column(name, justify="right" if name not in ("tag", "value") else "left")
         for tag, values in by_tag.items():
             for value, totals in values.items():
-                table.add_row(tag, value, *_totals_cells(totals))
+                table.add_row(tag, value, *_totals_cells(totals, speakers))
         console.print(table)
     console.print(_overall_line(report), markup=False)
     if worst:
@@ -279,13 +320,17 @@ def print_report(report: EvalReport, worst: int = 10) -> None:
             console.print(text, markup=False)
 
 
-def _totals_cells(totals: Totals) -> list[str]:
-    return [
+def _totals_cells(totals: Totals, speakers: bool = False) -> list[str]:
+    cells = [
         str(totals.files),
         str(totals.words.reference_length),
         _percent(totals.wer),
         _percent(totals.cer),
     ]
+    if speakers:
+        found = totals.speakers
+        cells += ["", ""] if found is None else [_percent(found.der), _percent(found.jer)]
+    return cells
 
 
 def _overall_line(report: EvalReport) -> str:
@@ -297,6 +342,15 @@ def _overall_line(report: EvalReport) -> str:
         f"WER {_percent(overall.wer)} % (S {words.substitutions}, D {words.deletions}, "
         f"I {words.insertions} over {words.reference_length} words)",
         f"CER {_percent(overall.cer)} %",
+    ]
+    if overall.speakers is not None:
+        parts.append(
+            f"DER {_percent(overall.speakers.der)} % (confusion "
+            f"{overall.speakers.confusion_s:.1f} s, missed {overall.speakers.missed_s:.1f} s, "
+            f"false alarm {overall.speakers.false_alarm_s:.1f} s over "
+            f"{overall.speakers.reference_s:.1f} s), JER {_percent(overall.speakers.jer)} %"
+        )
+    parts += [
         f"{overall.files} file{'' if overall.files == 1 else 's'}",
     ]
     if overall.rtf is not None and overall.audio_s is not None:

@@ -46,7 +46,9 @@ OutputDirOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Redo inputs whose outputs all exist already.")
 ]
-FORMAT_HELP = "Comma-separated output formats: txt, md, docx, srt, vtt, json, textgrid, eaf, ctm."
+FORMAT_HELP = (
+    "Comma-separated output formats: txt, md, docx, srt, vtt, json, textgrid, eaf, ctm, rttm."
+)
 ChannelsOption = Annotated[
     bool,
     typer.Option(

@@ -39,11 +39,13 @@ from .score import (
     score,
     score_file,
 )
+from .speakers import DEFAULT_COLLAR, SpeakerCounts, read_rttm, speaker_counts
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
 __all__ = [
+    "DEFAULT_COLLAR",
     "Counts",
     "Entry",
     "EvalReport",
@@ -53,6 +55,7 @@ __all__ = [
     "ManifestError",
     "Normalization",
     "Recognition",
+    "SpeakerCounts",
     "Totals",
     "alignments_text",
     "check_audio",
@@ -61,11 +64,13 @@ __all__ = [
     "read_audio_list",
     "read_hypotheses",
     "read_manifest",
+    "read_rttm",
     "report_paths",
     "require_jiwer",
     "score",
     "score_file",
     "span_audio",
+    "speaker_counts",
     "write_report",
 ]
 
@@ -76,11 +81,13 @@ def evaluate(
     *,
     hypotheses: str | Path | None = None,
     normalization: Normalization | None = None,
+    collar: float = DEFAULT_COLLAR,
 ) -> EvalReport:
     """Score ``pipeline`` on a manifest's audio, or saved ``hypotheses`` against its texts.
 
     Every input is checked (manifest lines, references, audio files) before anything runs; a
     file that fails to recognise is listed in ``report.failed`` and the rest are scored.
+    Entries with an ``rttm`` reference also get DER and JER (``collar`` seconds each side).
     """
     if (pipeline is None) == (hypotheses is None):
         raise ValueError("give either a pipeline or hypotheses")
@@ -92,7 +99,15 @@ def evaluate(
     if hypotheses is not None:
         found = read_hypotheses(hypotheses, entries)
         info |= {"hypotheses": str(hypotheses), **found.metadata}
-        return score(entries, found.texts, normalization, failures=found.missing, info=info)
+        return score(
+            entries,
+            found.texts,
+            normalization,
+            failures=found.missing,
+            info=info,
+            turns=found.turns,
+            collar=collar,
+        )
     check_audio(entries)
     recognition = Recognition(pipeline).run(entries)
     info |= recognition.metadata or {"config_hash": pipeline.config.hash}
@@ -103,4 +118,6 @@ def evaluate(
         failures=recognition.failures,
         timings=recognition.timings,
         info=info,
+        turns=recognition.turns,
+        collar=collar,
     )

@@ -26,7 +26,7 @@ __all__ = [
 REQUIRED = ("audio", "text")
 AUDIO_KEYS = ("audio", "audio_filepath")
 """The audio column: ours, or NeMo's manifest key."""
-RESERVED = frozenset({*AUDIO_KEYS, "text", "id", "offset", "duration"})
+RESERVED = frozenset({*AUDIO_KEYS, "text", "id", "offset", "duration", "rttm"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 
 
@@ -63,6 +63,9 @@ class Entry:
         start = self.offset or 0.0
         return start, None if self.duration is None else start + self.duration
 
+    rttm: Path | None = None
+    """The reference speaker turns (column ``rttm``), resolved like the audio path."""
+
     @property
     def where(self) -> str:
         """``manifest.tsv: line 3``, for messages."""
@@ -74,9 +77,9 @@ def read_manifest(path: str | Path) -> list[Entry]:
 
     Columns/keys: ``audio`` (or NeMo's ``audio_filepath``) and ``text`` (required), ``offset``
     and ``duration`` (seconds: only that span of the file is meant), ``id`` (default: the audio
-    path, plus the span) and any others, taken as tags. Blank lines are skipped. Raises
-    :class:`ManifestError` with the line number for a malformed line, a missing column, an empty
-    reference, a bad span or a duplicate.
+    path, plus the span), ``rttm`` (a reference RTTM file, for DER) and any others, taken as
+    tags. Blank lines are skipped. Raises :class:`ManifestError` with the line number for a
+    malformed line, a missing column, an empty reference, a bad span or a duplicate.
     """
     path = Path(path)
     text = _read(path)
@@ -230,7 +233,15 @@ def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
         if str(value).strip():
             tags[str(name)] = str(value).strip()
     resolved = Path(audio) if Path(audio).is_absolute() else path.parent / audio
-    return Entry(entry_id, audio, resolved, text, tags, number, path, offset, duration)
+    rttm = row.get("rttm")
+    if rttm is not None and not isinstance(rttm, str):
+        raise ManifestError(f"{where}: 'rttm' must be a file path, got {rttm!r}")
+    rttm_path = None
+    if rttm and rttm.strip():
+        rttm_path = (
+            Path(rttm.strip()) if Path(rttm.strip()).is_absolute() else path.parent / rttm.strip()
+        )
+    return Entry(entry_id, audio, resolved, text, tags, number, path, offset, duration, rttm_path)
 
 
 def _seconds(where: str, row: dict[str, Any], name: str, *, positive: bool) -> float | None:
@@ -284,6 +295,9 @@ class Hypotheses:
     """Hypotheses that match no entry (their audio as written)."""
     metadata: dict[str, Any] = field(default_factory=dict)
     """model, revision, config_hash, stages of saved transcripts, when they agree."""
+    turns: dict[str, list[tuple[str, float, float]]] | None = None
+    """Entry id -> speaker turns, for entries with an RTTM reference; None for JSONL
+    hypotheses, which carry no times."""
 
 
 def read_hypotheses(source: str | Path, entries: Sequence[Entry]) -> Hypotheses:
@@ -344,6 +358,7 @@ def _jsonl_hypotheses(path: Path, entries: Sequence[Entry]) -> Hypotheses:
 
 def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
     from ..types import Transcript
+    from .speakers import speaker_turns
 
     stems: dict[str, Entry] = {}
     for entry in entries:
@@ -354,7 +369,7 @@ def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
                 f"{folder}: transcripts are matched by audio stem, but '{stem}' is the stem of "
                 f"'{other.audio}' (line {other.line}) and '{entry.audio}' (line {entry.line})"
             )
-    result = Hypotheses()
+    result = Hypotheses(turns={})
     seen_metadata: dict[str, set[Any]] = {}
     for entry in entries:
         path = folder / f"{Path(entry.audio).stem}.json"
@@ -366,6 +381,8 @@ def _folder_hypotheses(folder: Path, entries: Sequence[Entry]) -> Hypotheses:
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ManifestError(f"{path}: not a transcript saved as JSON ({e})") from None
         result.texts[entry.id] = transcript.text
+        if entry.rttm is not None and result.turns is not None:
+            result.turns[entry.id] = speaker_turns(transcript)
         meta = transcript.metadata
         for name in ("model", "revision", "config_hash", "stages"):
             value = getattr(meta, name)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AsrPipelineError
 from .manifest import Entry
+from .speakers import speaker_turns
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -52,6 +53,8 @@ class Recognition:
     failures: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     """model, revision, config_hash and stages of the first transcript."""
+    turns: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
+    """Entry id -> speaker turns, for entries with an RTTM reference."""
 
     def transcribe(self, entry: Entry) -> Transcript:
         """Recognise one entry and record its text and timing; errors propagate."""
@@ -60,6 +63,8 @@ class Recognition:
         elapsed = time.perf_counter() - started
         self.texts[entry.id] = transcript.text
         self.timings[entry.id] = (transcript.duration or 0.0, elapsed)
+        if entry.rttm is not None:
+            self.turns[entry.id] = speaker_turns(transcript)
         if not self.metadata:
             meta = transcript.metadata
             self.metadata = {

@@ -1,14 +1,16 @@
-"""WER and CER with jiwer: per file, overall (micro-averaged) and per tag value."""
+"""WER and CER with jiwer (DER and JER where the manifest has RTTM references): per file,
+overall (micro-averaged) and per tag value."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import MissingDependencyError
 from .manifest import Entry, ManifestError
 from .normalize import Normalization
+from .speakers import DEFAULT_COLLAR, SpeakerCounts, check_rttm, read_rttm, speaker_counts
 
 __all__ = [
     "Counts",
@@ -96,6 +98,8 @@ class FileScore(_Rates):
     """jiwer's word alignment view (REF/HYP lines with S, D, I marks)."""
     audio_s: float | None = None
     processing_s: float | None = None
+    speakers: SpeakerCounts | None = None
+    """Diarization errors, for an entry with a reference RTTM."""
 
 
 @dataclass(frozen=True)
@@ -115,16 +119,21 @@ class Totals(_Rates):
     chars: Counts = Counts()
     audio_s: float | None = None
     processing_s: float | None = None
+    speakers: SpeakerCounts | None = None
+    """Diarization errors summed over the files with a reference RTTM (None: no such file)."""
 
     @classmethod
     def of(cls, files: Sequence[FileScore]) -> Totals:
         words, chars = Counts(), Counts()
+        speakers: SpeakerCounts | None = None
         for f in files:
             words, chars = words + f.words, chars + f.chars
+            if f.speakers is not None:
+                speakers = f.speakers if speakers is None else speakers + f.speakers
         timed = [f for f in files if f.audio_s is not None and f.processing_s is not None]
         audio = sum(f.audio_s or 0.0 for f in timed) if timed else None
         processing = sum(f.processing_s or 0.0 for f in timed) if timed else None
-        return cls(len(files), words, chars, audio, processing)
+        return cls(len(files), words, chars, audio, processing, speakers)
 
     def to_dict(self) -> dict[str, Any]:
         """The figures as plain data; ``wer`` and ``cer`` are null when no file was scored."""
@@ -142,6 +151,7 @@ class Totals(_Rates):
             "audio_s": self.audio_s,
             "processing_s": self.processing_s,
             "rtf": self.rtf,
+            **_speaker_dict(self.speakers),
         }
 
 
@@ -223,11 +233,17 @@ def _file_dict(f: FileScore) -> dict[str, Any]:
         "audio_s": f.audio_s,
         "processing_s": f.processing_s,
         "rtf": f.rtf,
+        **_speaker_dict(f.speakers),
         "reference": f.entry.text,
         "hypothesis": f.hypothesis,
         "reference_normalized": f.reference_normalized,
         "hypothesis_normalized": f.hypothesis_normalized,
     }
+
+
+def _speaker_dict(speakers: SpeakerCounts | None) -> dict[str, Any]:
+    """DER/JER keys, only where a reference RTTM was scored."""
+    return {} if speakers is None else speakers.to_dict()
 
 
 def require_jiwer() -> Any:
@@ -240,10 +256,12 @@ def require_jiwer() -> Any:
 
 
 def check_references(entries: Sequence[Entry], normalization: Normalization) -> None:
-    """Raise :class:`ManifestError` for the first reference that normalises to nothing."""
+    """Raise :class:`ManifestError` for the first reference that normalises to nothing, or
+    the first reference RTTM that is missing or malformed."""
     for entry in entries:
         if not normalization(entry.text):
             raise _empty_reference(entry)
+    check_rttm(entries)
 
 
 def _empty_reference(entry: Entry) -> ManifestError:
@@ -301,11 +319,16 @@ def score(
     failures: Mapping[str, str] | None = None,
     timings: Mapping[str, tuple[float, float]] | None = None,
     info: Mapping[str, Any] | None = None,
+    turns: Mapping[str, Sequence[tuple[str, float, float]]] | None = None,
+    collar: float = DEFAULT_COLLAR,
 ) -> EvalReport:
     """Score every entry that has a hypothesis (by entry id) into a report, worst first.
 
     ``failures`` maps entry ids to why they have no hypothesis; ``timings`` maps ids to
     ``(audio seconds, processing seconds)``. An entry with neither is a failure too.
+    ``turns`` maps ids to hypothesis speaker turns ``(speaker, start, end)``: an entry with a
+    reference RTTM gets DER and JER (``collar`` seconds forgiven on each side of reference
+    boundaries); ``turns=None`` (texts without times) scores no DER.
     """
     normalization = normalization or Normalization()
     failures = dict(failures or {})
@@ -323,6 +346,10 @@ def score(
                     processing_s=processing_s,
                 )
             )
+            if entry.rttm is not None and turns is not None:
+                reference = read_rttm(entry.rttm, entry.where)
+                found = speaker_counts(reference, turns.get(entry.id, ()), collar)
+                files[-1] = replace(files[-1], speakers=found)
         else:
             failed.append(Failure(entry, failures.get(entry.id, f"{entry.audio}: no hypothesis")))
     files.sort(key=lambda f: (-f.wer, -f.words.errors, -f.cer, f.entry.line))

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import AsrPipelineError, AudioError, StageError
 from ..evaluate.recognize import read_span
+from ..evaluate.speakers import speaker_turns
 from ..io import atomic_write, prepare_output_folder
 from ..types import Transcript, Writer
 from ..writers import write_transcript
@@ -120,6 +121,8 @@ class Outcome:
     """Model, revision, config hash and stages, kept only when the job writes no files."""
     span: Span | None = None
     """The item's span, which tells apart outcomes of one file's spans."""
+    turns: list[tuple[str, float, float]] | None = None
+    """Speaker turns ``(speaker, start, end)``, kept only when the job writes no files."""
 
     @property
     def ok(self) -> bool:
@@ -132,7 +135,8 @@ class Outcome:
     def from_json(cls, text: str) -> Outcome:
         data = json.loads(text)
         span = tuple(data["span"]) if data.get("span") is not None else None
-        return cls(**{**data, "path": Path(data["path"]), "span": span})
+        turns = [tuple(turn) for turn in data["turns"]] if data.get("turns") is not None else None
+        return cls(**{**data, "path": Path(data["path"]), "span": span, "turns": turns})
 
 
 @dataclass(frozen=True)
@@ -191,8 +195,15 @@ def process_file(job: Job, process: Callable[[Path], Transcript], item: Item) ->
         "config_hash": meta.config_hash,
         "stages": list(meta.stages),
     }
+    turns = speaker_turns(transcript)
     return Outcome(
-        source, audio_s, seconds, text=transcript.text, metadata=metadata, span=item.span
+        source,
+        audio_s,
+        seconds,
+        text=transcript.text,
+        metadata=metadata,
+        span=item.span,
+        turns=turns,
     )
 
 

@@ -13,7 +13,8 @@ format name through :data:`asr_pipeline.registry.writers`, so plugins can add fo
 
 Formats: ``txt``, ``md`` and ``docx`` (paragraphs with timestamps and speakers), ``srt`` and
 ``vtt`` (subtitles), ``json`` (everything, readable again by ``render``); ``textgrid``,
-``eaf`` and ``ctm`` (annotation tools: Praat, ELAN, scoring kits).
+``eaf`` and ``ctm`` (annotation tools: Praat, ELAN, scoring kits); ``rttm`` (speaker turns, for
+DER scoring).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .annotation import CtmWriter, EafWriter, TextGridWriter
 from .data import JsonWriter
 from .document import DocxWriter
 from .markdown import MarkdownWriter
+from .rttm import RttmWriter
 from .subtitles import SrtWriter, VttWriter
 from .text import TextWriter
 
@@ -40,6 +42,7 @@ __all__ = [
     "EafWriter",
     "JsonWriter",
     "MarkdownWriter",
+    "RttmWriter",
     "SrtWriter",
     "TextGridWriter",
     "TextWriter",
