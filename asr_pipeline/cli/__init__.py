@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from . import configure, evaluate, models
+from .align import align
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
@@ -49,6 +50,7 @@ app.command()(transcribe)
 app.command()(postprocess)
 app.command()(render)
 app.command("stages")(stages)
+app.command()(align)
 app.command("eval")(evaluate.evaluate)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
