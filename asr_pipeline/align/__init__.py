@@ -158,7 +158,9 @@ def align(
         found = spot(log_probs[cursor:end], spelled, silent) if letters else None
         if found is None or found.score < min_score:
             score = 0.0 if found is None else round(found.score, 4)
-            report.append({"text": utterance.text, "score": score, "found": False})
+            report.append(
+                {"text": utterance.text, "start": None, "end": None, "score": score, "found": False}
+            )
             continue
         words = _words(utterance, found, cursor, times, frame_s)
         start_frame, end_frame = cursor + found.first, cursor + found.end
