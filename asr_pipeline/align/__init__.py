@@ -5,7 +5,8 @@ log-probabilities (a few bytes per label and frame: about 30 MB an hour for a 40
 never the audio), and places the text's utterances (sentences) one after another: each is
 looked for in a window that starts where the previous one ended and reaches ``lookahead_s``
 beyond its expected length, as the best CTC path spelling it that may start and end anywhere
-in the window (:func:`spot`). Memory is bounded by that window, not by the file.
+in the window (:func:`spot`); a short window of :data:`NEAR_S` past it is tried first. Memory
+is bounded by that window, not by the file.
 
 An utterance whose best path is poor (score below ``min_score``) is *not found*: it gets no
 times, is reported with the span where it was expected, and the next one is looked for from
@@ -36,6 +37,9 @@ __all__ = ["Placed", "align", "spot"]
 
 BLOCK_S = 300.0
 """Seconds of audio read and recognised at a time."""
+NEAR_S = 3.0
+"""An utterance is first looked for within this many seconds past its expected length; only
+when not found there, within ``lookahead_s``."""
 _START = 3
 """Back-pointer of a path that starts at this frame (the frames before it are outside it)."""
 
@@ -146,7 +150,7 @@ def align(
     silent = [vocabulary.blank, *sorted(vocabulary.ignored)]
     if vocabulary.delimiter is not None:
         silent.append(vocabulary.delimiter)
-    lookahead = round(lookahead_s / frame_s)
+    lookahead, near = round(lookahead_s / frame_s), round(NEAR_S / frame_s)
     cursor, total = 0, len(log_probs)
     report: list[dict[str, Any]] = []
     segments: list[Segment] = []
@@ -154,8 +158,11 @@ def align(
     for utterance in utterances(text, set(ids)):
         spelled = [[ids[c] for c in word] for t in utterance.tokens for word in t.spoken]
         letters = sum(len(w) for w in spelled)
-        end = min(total, cursor + 8 * letters + lookahead)
-        found = spot(log_probs[cursor:end], spelled, silent) if letters else None
+        found = None
+        for reach in (6 * letters + near, 8 * letters + lookahead):  # most are found near
+            found = spot(log_probs[cursor : min(total, cursor + reach)], spelled, silent)
+            if found is not None and found.score >= min_score:
+                break
         if found is None or found.score < min_score:
             score = 0.0 if found is None else round(found.score, 4)
             report.append(
