@@ -131,3 +131,17 @@ def test_segment_confidence_is_the_mean_of_its_scored_words() -> None:
     assert Segment(0, 3, words).score == pytest.approx(0.4)
     assert Segment(0, 3, (Word("а", 0, 1),)).score is None
     assert Segment(0, 3).score is None
+
+
+def test_the_ctc_stage_option_chooses_the_method_and_refuses_others() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from asr_pipeline.ctc import CtcStage
+    from asr_pipeline.errors import ConfigError
+
+    model = str(Path(__file__).parent / "fixtures" / "espeak-ru-tiny")
+    stage = CtcStage(model=model, device="cpu", confidence="max_prob")
+    assert stage.decoder.confidence == METHODS["max_prob"]
+    assert CtcStage(model=model, device="cpu").decoder.confidence == METHODS["entropy"]
+    with pytest.raises(ConfigError, match="stages.ctc.confidence"):
+        CtcStage(model=model, device="cpu", confidence="vibes")
