@@ -91,9 +91,10 @@ def test_entropy_words_multiply_their_span_and_context_and_max_prob_averages_let
         2.2,
         2.26,
     )
-    # да: letters on frames 1..3, four frames of context either side: frames 0..7.
-    assert da.score == pytest.approx(float(np.prod(frame[0:8])), abs=1e-4)
-    assert ne.score == pytest.approx(float(np.prod(frame[6:13])), abs=1e-4)
+    # да: letters on frames 1..3, eight frames of context either side: frames 0..11;
+    # не: letters on frames 10..12, from frame 2 to the end.
+    assert da.score == pytest.approx(float(np.prod(frame[0:12])), abs=1e-4)
+    assert ne.score == pytest.approx(float(np.prod(frame[2:13])), abs=1e-4)
     assert da.score < ne.score  # the а frame hesitated between а and о
     baseline = GreedyDecoder(VOCABULARY, METHODS["max_prob"]).decode(DA_NE, 2.0, FRAME_S)
     assert [w.score for w in baseline] == pytest.approx([(0.9 + 0.5) / 2, 0.9], abs=1e-4)

@@ -7,7 +7,7 @@ a word's frames. Two methods:
   confidence estimation for end-to-end ASR* (arXiv 2212.08703): each frame's confidence is one
   minus its Tsallis entropy (alpha = 0.75) over the entropy of a uniform frame (linear
   normalisation); a word's is the product over its frames, from its first letter to its last
-  and 4 frames (80 ms for wav2vec2) either side. Flat frames, where the model hesitates between
+  and 8 frames (160 ms for wav2vec2) either side. Flat frames, where the model hesitates between
   letters or between a letter and silence, pull a word down even when the winning letter is
   fairly likely; the frames around a word catch a boundary the model was unsure of (a word
   split in two, two words run together); the product makes a long word the model hesitated
@@ -49,7 +49,7 @@ class Confidence:
     normalisation: Literal["lin", "exp"] = "lin"
     aggregate: Literal["min", "mean", "prod"] = "prod"
     span: bool = True
-    context: int = 4
+    context: int = 8
 
     def frames(self, log_probs: np.ndarray) -> np.ndarray:
         """Confidence of each frame of ``log_probs`` (frames x labels), in [0, 1]."""
