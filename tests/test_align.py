@@ -42,6 +42,8 @@ def test_text_is_kept_as_written_and_spoken_in_the_models_alphabet() -> None:
         ("елки",) if "ё" not in ALPHABET else ("ёлки",),
     ]
     assert found[1].tokens[0].spoken == ("кто-то",)
+    (latin,) = utterances("Hello, world!", ALPHABET)  # nothing to say: kept, to be reported
+    assert latin.text == "Hello, world!" and latin.tokens[0].spoken == ()
     assert spoken_words("2024", "", ALPHABET) == ["две", "тысячи", "двадцать", "четыре"]
     assert spoken_words("ёж", "", ALPHABET - {"ё"}) == ["еж"]
 

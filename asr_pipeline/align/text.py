@@ -81,6 +81,8 @@ def _glue_silent(tokens: list[Token]) -> list[Token]:
             continue
         glued.append(Token(pending + token.text, token.spoken))
         pending = ""
+    if pending:  # nothing in the utterance can be said: kept whole, to be reported
+        return [Token(pending.strip(), ())]
     return glued
 
 
