@@ -24,11 +24,15 @@ __all__ = ["align"]
 
 
 def align(
-    audio: Annotated[Path, typer.Argument(help="The recording.", show_default=False)],
+    audio: Annotated[
+        Path, typer.Argument(metavar="AUDIO", help="The recording.", show_default=False)
+    ],
     text: Annotated[
         Path,
         typer.Argument(
-            help="What is said in it, as UTF-8 text (kept as written).", show_default=False
+            metavar="TEXT",
+            help="What is said in it, as UTF-8 text (kept as written).",
+            show_default=False,
         ),
     ],
     output_dir: Annotated[
@@ -69,8 +73,8 @@ def align(
 ) -> None:
     """Time every word of a known transcript (a script, a chapter, a corrected draft).
 
-    Text the audio does not contain and speech the text does not cover are reported with
-    their spans (and in the json output), never stretched over.
+    Text the audio does not contain and speech the text does not cover are reported with their
+    spans (and in the json output), never stretched over.
     """
     from ..align import align as align_text
 
