@@ -149,12 +149,6 @@ class Segment:
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
 
-    @property
-    def score(self) -> float | None:
-        """The segment's confidence: the mean of its words' (None when no word has one)."""
-        scores = [w.score for w in self.words if w.score is not None]
-        return round(sum(scores) / len(scores), 4) if scores else None
-
 
 @dataclass(frozen=True, slots=True)
 class Metadata:

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asr_pipeline import Segment, Word
 from asr_pipeline.ctc import CtcVocabulary, GreedyDecoder
 from asr_pipeline.ctc.confidence import METHODS, Confidence
 
@@ -125,13 +124,6 @@ def test_beam_words_get_the_same_confidence_as_greedy_words() -> None:
         ]
         assert [w.score for w in beamed] == pytest.approx([w.score for w in greedy], abs=1e-4)
         assert all(w.score is not None and 0.0 <= w.score <= 1.0 for w in beamed)
-
-
-def test_segment_confidence_is_the_mean_of_its_scored_words() -> None:
-    words = (Word("а", 0, 1, 0.2), Word("б", 1, 2, None), Word("в", 2, 3, 0.6))
-    assert Segment(0, 3, words).score == pytest.approx(0.4)
-    assert Segment(0, 3, (Word("а", 0, 1),)).score is None
-    assert Segment(0, 3).score is None
 
 
 def test_the_ctc_stage_option_chooses_the_method_and_refuses_others() -> None:
