@@ -11,14 +11,17 @@ resamples and cuts blocks as it goes, so memory stays flat however long the file
 
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import av
 import numpy as np
 
-from .errors import AudioError
+from .errors import AudioError, TruncatedAudioWarning
 from .types import SAMPLE_RATE, Audio
 
 __all__ = ["probe", "resample", "stream"]
@@ -28,6 +31,14 @@ SEEK_MARGIN_S = 1.0
 SEEK_TOLERANCE_S = 0.05
 """A seek that lands later than the start by more than this falls back to decoding from 0."""
 _RESAMPLE_CHUNK = 1 << 16
+SAMPLE_RATES = (1_000, 768_000)
+"""Native sample rates accepted (Hz): a header outside them is corrupt, and a 1 Hz header
+would make every second of data last hours."""
+MAX_CHANNELS = 64
+MAX_DURATION_S = 100 * 3600.0
+"""The longest audio accepted: a header declaring more is corrupt."""
+TRUNCATION_TOLERANCE_S = 0.25
+"""Audio ending this much earlier than its header says counts as truncated (encoders pad)."""
 
 
 def probe(path: str | os.PathLike[str]) -> Audio:
@@ -41,9 +52,17 @@ def probe(path: str | os.PathLike[str]) -> Audio:
     try:
         with av.open(source) as container:
             stream = _audio_stream(container, source)
+            if stream.codec_context is None:
+                raise AudioError(
+                    f"{source}: the audio stream cannot be decoded (an unknown codec or a "
+                    "corrupt header, e.g. 0 bits per sample)"
+                )
             rate = stream.codec_context.sample_rate or stream.rate
             channels = stream.codec_context.channels
             duration = _declared_duration(container, stream)
+            # Only the audio's own length can be checked against the data: a container's may
+            # be a longer video's.
+            checkable = bool(stream.duration) or container.format.name == "wav"
             first = next(_decode(container, stream, source), None)
             if first is None:
                 raise AudioError(f"{source}: no audio could be decoded (corrupt file?)")
@@ -55,8 +74,20 @@ def probe(path: str | os.PathLike[str]) -> Audio:
         ) from e
     if not rate or not channels:
         raise AudioError(f"{source}: the audio stream has no sample rate or channels (corrupt?)")
+    _check_header(source, int(rate), int(channels), duration)
+    duration = _wav_declared_duration(source) or duration
     if duration is None:
         duration = _decoded_duration(source)
+    elif checkable and _ends_before(source, duration - TRUNCATION_TOLERANCE_S):
+        decoded = _decoded_duration(source)  # the whole file: a seek may have missed the end
+        if decoded < duration - TRUNCATION_TOLERANCE_S:
+            warnings.warn(
+                f"{source}: the file is truncated: its header declares {duration:.2f} s of "
+                f"audio, {decoded:.2f} s could be decoded; using those",
+                TruncatedAudioWarning,
+                stacklevel=2,
+            )
+            duration = decoded
     return Audio(source=source, duration=duration, sample_rate=int(rate), channels=int(channels))
 
 
@@ -81,8 +112,8 @@ def stream(
             f"{audio.source}: channel {channel} does not exist (the file has {audio.channels})"
         )
     first = max(0, round(start * SAMPLE_RATE))
-    last = None if end is None else round(end * SAMPLE_RATE)
-    if last is not None and last <= first:
+    last = round((audio.duration if end is None else min(end, audio.duration)) * SAMPLE_RATE)
+    if last <= first:
         return
     step = max(1, round(block_s * SAMPLE_RATE))
     pending: list[np.ndarray] = []
@@ -95,7 +126,7 @@ def stream(
             samples = np.concatenate((np.zeros(offset - expected, np.float32), samples))
             offset = expected
         lo = max(first - offset, 0)
-        hi = len(samples) if last is None else min(len(samples), last - offset)
+        hi = min(len(samples), last - offset)
         if hi > lo:
             pending.append(samples[lo:hi])
             pending_n += hi - lo
@@ -104,7 +135,7 @@ def stream(
             yield block_start / SAMPLE_RATE, np.ascontiguousarray(data[:step], dtype=np.float32)
             block_start += step
             pending, pending_n = ([data[step:]], len(data) - step) if len(data) > step else ([], 0)
-        if last is not None and offset + len(samples) >= last:
+        if offset + len(samples) >= last:
             break
     if pending_n:
         data = np.concatenate(pending)
@@ -188,18 +219,86 @@ def _declared_duration(container: Any, stream: Any) -> float | None:
 
 
 def _decoded_duration(source: str) -> float:
-    """Duration by decoding the whole file (for containers that do not declare one)."""
+    """Duration by decoding the whole file (for containers that do not declare one, and for
+    truncated files, whose decoding stops at the first error)."""
     samples = 0
     rate = 0
+    late = 0.0
     try:
         with av.open(source) as container:
             stream = _audio_stream(container, source)
             for frame in _decode(container, stream, source):
+                if not rate and frame.time is not None:
+                    late = max(0.0, frame.time - _origin(container, stream))
                 samples += frame.samples
                 rate = frame.sample_rate
-    except av.FFmpegError as e:
-        raise AudioError(f"{source}: cannot decode the audio ({_reason(e)})") from e
-    return samples / rate if rate else 0.0
+    except (av.FFmpegError, AudioError) as e:
+        if not samples:
+            raise AudioError(f"{source}: cannot decode the audio ({_reason(e)})") from e
+    return late + samples / rate if rate else 0.0
+
+
+def _ends_before(source: str, seconds: float) -> bool:
+    """Whether the decodable audio ends before ``seconds`` (a truncated file), judged by
+    decoding from shortly before that time."""
+    try:
+        with av.open(source) as container:
+            stream = _audio_stream(container, source)
+            origin = _origin(container, stream)
+            if seconds > SEEK_MARGIN_S and stream.time_base is not None:
+                target = seconds - SEEK_MARGIN_S + origin
+                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            end = None
+            with contextlib.suppress(AudioError):  # the error that ends a damaged file
+                for frame in _decode(container, stream, source):
+                    if frame.time is not None:
+                        end = frame.time - origin + frame.samples / frame.sample_rate
+                    if end is not None and end >= seconds:
+                        return False
+    except av.FFmpegError:
+        pass
+    return True
+
+
+def _check_header(source: str, rate: int, channels: int, duration: float | None) -> None:
+    """Refuse headers no real recording has (a 1 Hz rate, hundreds of channels)."""
+    low, high = SAMPLE_RATES
+    if not low <= rate <= high:
+        raise AudioError(
+            f"{source}: the header declares a sample rate of {rate} Hz, outside {low}-{high} Hz "
+            "(corrupt header?)"
+        )
+    if channels > MAX_CHANNELS:
+        raise AudioError(
+            f"{source}: the header declares {channels} channels, more than {MAX_CHANNELS} "
+            "(corrupt header?)"
+        )
+    if duration is not None and duration > MAX_DURATION_S:
+        raise AudioError(
+            f"{source}: the header declares {duration / 3600:.0f} hours of audio, more than "
+            f"{MAX_DURATION_S / 3600:.0f} (corrupt header?); cut the recording into parts"
+        )
+
+
+def _wav_declared_duration(source: str) -> float | None:
+    """The duration a WAV file's header declares (its data chunk's size), which FFmpeg cuts
+    to the file's size; None for other files."""
+    try:
+        with open(source, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    position, byte_rate = 12, 0
+    while position + 8 <= len(head):
+        chunk, size = head[position : position + 4], struct.unpack_from("<I", head, position + 4)[0]
+        if chunk == b"fmt " and position + 16 <= len(head):
+            byte_rate = struct.unpack_from("<I", head, position + 16)[0]
+        elif chunk == b"data":
+            return size / byte_rate if byte_rate and size < 0xFFFFFFFF else None
+        position += 8 + size + size % 2
+    return None
 
 
 def _decode(container: Any, stream: Any, source: str) -> Iterator[Any]:

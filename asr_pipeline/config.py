@@ -21,17 +21,19 @@ import functools
 import hashlib
 import inspect
 import json
+import math
 import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 
-from .errors import ConfigError, UnknownNameError
+from .errors import ConfigError, UnknownNameError, shorten
+from .io import TEXT_FILE_LIMIT, read_text_file, regular_file
 from .registry import stages as stage_registry
 from .registry import writers as writer_registry
 
@@ -39,11 +41,14 @@ __all__ = [
     "DEFAULT_PIPELINE",
     "InputOptions",
     "Option",
+    "File",
     "PipelineConfig",
+    "Range",
     "StageSpec",
     "load_config",
     "options_of",
     "resolve_config",
+    "safe_load",
 ]
 
 DEFAULT_PIPELINE = ("vad", "ctc", "numbers", "punctuation", "casing")
@@ -51,6 +56,11 @@ SHARED_OPTIONS = ("device", "vocabulary")
 """Top-level keys handed to every stage whose factory takes an option of that name."""
 TOP_LEVEL_KEYS = ("pipeline", "stages", "input", "writers", *SHARED_OPTIONS)
 _MISSING = inspect.Parameter.empty
+CONFIG_FILE_LIMIT = 2**20
+"""The largest config file read: 1 MiB."""
+YAML_NODE_LIMIT = 100_000
+"""The most YAML nodes a config may expand to, aliases counted at every use (an alias bomb
+expands a few hundred bytes into billions)."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +77,67 @@ class InputOptions:
 
 
 @dataclass(frozen=True)
+class Range:
+    """Bounds of a number option, declared with its type and checked when a config is resolved::
+
+        threshold: Annotated[float, Range(gt=0, lt=1)] = 0.5
+
+    NaN is outside every range; ``None`` (where the option allows it) is not checked.
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def check(self, value: Any, path: str) -> None:
+        """Raise :class:`ConfigError` at ``path`` unless ``value`` (a number) is in range."""
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return
+        inside = (
+            (self.ge is None or value >= self.ge)
+            and (self.gt is None or value > self.gt)
+            and (self.le is None or value <= self.le)
+            and (self.lt is None or value < self.lt)
+        )
+        if not inside or math.isnan(value):
+            raise ConfigError(f"expected a number {self}, got {value}", path)
+
+    def __str__(self) -> str:
+        bounds = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        return " and ".join(
+            f"{sign} {getattr(self, k):g}" for k, sign in bounds if getattr(self, k) is not None
+        )
+
+
+@dataclass(frozen=True)
+class File:
+    """A file option, declared with its type and checked when a config is resolved: it must
+    name a regular file of at most ``limit`` bytes (or, with ``folder``, a folder)::
+
+        vocabulary: Annotated[str | None, File()] = None
+    """
+
+    limit: int | None = TEXT_FILE_LIMIT
+    folder: bool = False
+
+    def check(self, value: Any, path: str) -> None:
+        """Raise :class:`ConfigError` at ``path`` unless ``value`` (a path) names such a file."""
+        if not isinstance(value, str) or (self.folder and Path(value).expanduser().is_dir()):
+            return
+        regular_file(value, limit=self.limit, where=path)
+
+
+@dataclass(frozen=True)
 class Option:
-    """One option of a factory: its name, default (``required`` if none) and type."""
+    """One option of a factory: its name, default (``required`` if none), type, and the
+    checks declared with the type (:class:`Range`, :class:`File`)."""
 
     name: str
     default: Any
     annotation: Any
     help: str = ""
+    checks: tuple[Range | File, ...] = ()
 
     @property
     def required(self) -> bool:
@@ -137,14 +201,11 @@ def load_config(
         data = copy.deepcopy(dict(source))
     else:
         path = Path(source)
+        text = read_text_file(path, where="config file", limit=CONFIG_FILE_LIMIT)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(f"cannot read config file: {e.strerror or e}", str(path)) from e
-        try:
-            loaded = yaml.safe_load(text)
+            loaded = safe_load(text)
         except yaml.YAMLError as e:
-            raise ConfigError(f"invalid YAML: {e}", str(path)) from e
+            raise ConfigError(f"invalid YAML: {shorten(str(e), 1000)}", str(path)) from e
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -160,10 +221,12 @@ def set_option(data: dict[str, Any], assignment: str) -> None:
     key, sep, raw = assignment.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"expected KEY.PATH=VALUE, got '{assignment}'", "--set")
+        raise ConfigError(f"expected KEY.PATH=VALUE, got {shorten(assignment)!r}", "--set")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as e:
+        if isinstance(e, YamlTooLarge):
+            raise ConfigError(str(e), key) from e
         value = raw
     *parents, last = key.split(".")
     node = data
@@ -173,6 +236,48 @@ def set_option(data: dict[str, Any], assignment: str) -> None:
             raise ConfigError(f"is {_kind(child)}, not a section", ".".join(parents[: i + 1]))
         node = child
     node[last] = value
+
+
+class YamlTooLarge(yaml.YAMLError):
+    """A YAML document expanding to more than :data:`YAML_NODE_LIMIT` nodes."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that counts the nodes a document expands to (an alias counts its
+    whole subtree each time it is used) and refuses it past :data:`YAML_NODE_LIMIT`, before
+    anything is constructed."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        sizes: dict[int, int] = {}
+
+        def size(node: yaml.Node) -> int:
+            key = id(node)
+            if key not in sizes:
+                sizes[key] = 1  # a recursive alias counts once, as safe_load builds it once
+                children: list[Any] = []
+                if isinstance(node, yaml.SequenceNode):
+                    children = node.value
+                elif isinstance(node, yaml.MappingNode):
+                    children = [n for pair in node.value for n in pair]
+                total = 1
+                for child in children:
+                    total += size(child)
+                    if total > YAML_NODE_LIMIT:
+                        break
+                sizes[key] = total
+            return sizes[key]
+
+        if size(node) > YAML_NODE_LIMIT:
+            raise YamlTooLarge(
+                f"the YAML expands to more than {YAML_NODE_LIMIT} values (aliases counted "
+                "at each use); write the values out or shorten it"
+            )
+        return super().construct_document(node)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` with a bound on the document's expanded size (:class:`YamlTooLarge`)."""
+    return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader subclass)
 
 
 # ---------------------------------------------------------------- validation
@@ -254,7 +359,7 @@ def options_of(factory: Callable[..., Any]) -> dict[str, Option]:
     """The keyword options a factory takes, with defaults, types and help from its docstring."""
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
-        hints = typing.get_type_hints(target)
+        hints = typing.get_type_hints(target, include_extras=True)
     except Exception:
         hints = {}
     options = {}
@@ -262,8 +367,12 @@ def options_of(factory: Callable[..., Any]) -> dict[str, Option]:
     for param in inspect.signature(factory).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
             continue
+        hint, checks = hints.get(param.name, Any), ()
+        if typing.get_origin(hint) is Annotated:
+            hint, *extras = typing.get_args(hint)
+            checks = tuple(e for e in extras if isinstance(e, (Range, File)))
         options[param.name] = Option(
-            param.name, param.default, hints.get(param.name, Any), helps.get(param.name, "")
+            param.name, param.default, hint, helps.get(param.name, ""), checks
         )
     return options
 
@@ -280,6 +389,8 @@ def validate_options(
     for name, option in options.items():
         if name in given:
             result[name] = coerce(given[name], option.annotation, f"{path}.{name}")
+            for check in option.checks:
+                check.check(result[name], f"{path}.{name}")
         elif option.required:
             raise ConfigError("this option is required", f"{path}.{name}")
         else:
@@ -320,6 +431,8 @@ def coerce(value: Any, hint: Any, path: str) -> Any:
         raise ConfigError(f"expected a whole number, got {_show(value)}", path)
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isnan(value):
+                raise ConfigError("expected a number, got NaN", path)
             return float(value)
         raise ConfigError(f"expected a number, got {_show(value)}", path)
     if hint is str or hint is Path:
@@ -382,7 +495,8 @@ def _option_help(doc: str) -> dict[str, str]:
 
 
 def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else f"{_kind(value)} {value!r}"
+    """A value as an error shows it, cut to 200 characters."""
+    return shorten(repr(value) if isinstance(value, str) else f"{_kind(value)} {value!r}")
 
 
 def _kind(value: Any) -> str:

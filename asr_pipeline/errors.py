@@ -7,6 +7,7 @@ can catch one type; the CLI prints such an error as one line and exits non-zero:
      ├── ConfigError                 a bad config file, option or value (names its dotted path)
      │    └── UnknownNameError       an unknown stage or writer name (with a did-you-mean)
      ├── AudioError                  missing, unreadable, corrupt or empty audio (names the file)
+     ├── OutputError                 an output file or folder that cannot be written (names it)
      ├── ModelError                  a model that cannot be found, downloaded or loaded
      ├── MissingDependencyError      an optional extra is not installed (names the pip command)
      └── StageError                  a stage failed on a source (names both; chained to the cause)
@@ -16,13 +17,29 @@ from __future__ import annotations
 
 __all__ = [
     "AsrPipelineError",
+    "AsrPipelineWarning",
     "AudioError",
     "ConfigError",
     "MissingDependencyError",
     "ModelError",
+    "OutputError",
     "StageError",
+    "TruncatedAudioWarning",
     "UnknownNameError",
+    "shorten",
 ]
+
+SHOWN_CHARS = 200
+"""The most characters of a value an error message shows."""
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out.
+
+    >>> shorten("x" * 300)[-30:]
+    'xxxxxxxxxx... (300 characters)'
+    """
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class AsrPipelineError(Exception):
@@ -34,7 +51,7 @@ class ConfigError(AsrPipelineError, ValueError):
 
     def __init__(self, message: str, path: str | None = None) -> None:
         self.path = path
-        super().__init__(f"{path}: {message}" if path else message)
+        super().__init__(f"{shorten(path)}: {message}" if path else message)
 
 
 class UnknownNameError(ConfigError, KeyError):
@@ -47,9 +64,8 @@ class UnknownNameError(ConfigError, KeyError):
         self.known = sorted(known)
         close = difflib.get_close_matches(name, self.known, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        super().__init__(
-            f"unknown {kind} '{name}'.{hint} Known: {', '.join(self.known) or '(none)'}", path
-        )
+        known_names = ", ".join(self.known) or "(none)"
+        super().__init__(f"unknown {kind} '{shorten(name)}'.{hint} Known: {known_names}", path)
 
     def __str__(self) -> str:  # KeyError would quote the message
         return Exception.__str__(self)
@@ -57,6 +73,10 @@ class UnknownNameError(ConfigError, KeyError):
 
 class AudioError(AsrPipelineError):
     """Audio that cannot be read; the message names the file."""
+
+
+class OutputError(AsrPipelineError, OSError):
+    """An output file or folder that cannot be written; the message names it."""
 
 
 class ModelError(AsrPipelineError):
@@ -82,3 +102,11 @@ class StageError(AsrPipelineError):
         self.source = source
         where = f" on {source}" if source else ""
         super().__init__(f"stage '{stage}' failed{where}: {type(cause).__name__}: {cause}")
+
+
+class AsrPipelineWarning(UserWarning):
+    """Base class of the warnings about a user's input; the CLI always shows them."""
+
+
+class TruncatedAudioWarning(AsrPipelineWarning):
+    """A file holds less audio than its header declares; the audio that is there is used."""

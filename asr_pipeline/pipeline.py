@@ -29,6 +29,9 @@ Source = str | Path | Audio | Transcript
 class Pipeline:
     """Named stages applied in order: ``Transcript -> Transcript``.
 
+    A pipeline may be shared by threads: calls running at once give the same transcripts as
+    sequential calls (stages keep no per-call state; see docs/architecture.md, "Threads").
+
     >>> from asr_pipeline import Pipeline, Transcript
     >>> pipe = Pipeline().add_stage("numbers")
     >>> pipe(Transcript.from_text("ему было сорок два года")).text
@@ -58,13 +61,15 @@ class Pipeline:
     ) -> Pipeline:
         """Build from a YAML path or a mapping, with ``a.b=c`` overrides.
 
-        ``stages`` replaces the config's ``pipeline`` list (run only these, in this order).
+        ``stages`` replaces the config's ``pipeline`` list (run only these, in this order; a
+        string is one name or comma-separated names). A string as ``overrides`` is one override.
         Every option is validated before any stage is built.
         """
         if not isinstance(config, PipelineConfig):
-            data = load_config(config, overrides)
+            # One string is one item (stages: also "vad,ctc"), never a sequence of letters.
+            data = load_config(config, [overrides] if isinstance(overrides, str) else overrides)
             if stages is not None:
-                data["pipeline"] = list(stages)
+                data["pipeline"] = stages if isinstance(stages, str) else list(stages)
             config = resolve_config(data)
         return cls(config)
 

@@ -7,7 +7,7 @@ editing in place. Times are seconds, absolute to the source file.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TextIO, runtime_checkable
 
@@ -26,6 +26,7 @@ __all__ = [
     "Transcript",
     "Word",
     "Writer",
+    "confidence",
 ]
 
 SAMPLE_RATE = 16_000
@@ -134,6 +135,19 @@ class Word:
         return cls(text, words[0].start, words[-1].end, min(scores) if scores else None)
 
 
+def confidence(words: Iterable[Word]) -> float | None:
+    """The confidence of a stretch of words (a segment, a clip): its least sure word's score.
+
+    One doubtful word is enough to make a stretch worth checking, so the lowest score stands for
+    all (as in :meth:`Word.merge`). Words without a score are left out; None when none has one.
+
+    >>> confidence([Word("да", 0.0, 0.2, 0.9), Word("нет", 0.3, 0.5, 0.6), Word("ну", 0.6, 0.7)])
+    0.6
+    """
+    scores = [w.score for w in words if w.score is not None]
+    return min(scores) if scores else None
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of speech: its span, its words, and who spoke (when known)."""
@@ -148,6 +162,11 @@ class Segment:
     @property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
+
+    @property
+    def confidence(self) -> float | None:
+        """See :func:`confidence`."""
+        return confidence(self.words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,29 +263,130 @@ class Transcript:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
-        schema = data.get("schema")
+    def from_dict(cls, data: Any) -> Transcript:
+        """A transcript from :meth:`to_dict`'s data, checked field by field.
+
+        Raises :class:`ValueError` naming the first bad field (``segments[2].words[0].start:
+        expected a number, got 'abc'``). Keys this version does not know (from a newer one)
+        are ignored.
+        """
+        top = _mapping(data, "the transcript")
+        schema = top.get("schema")
         if schema != SCHEMA_VERSION:
             raise ValueError(
                 f"unsupported transcript schema {schema!r} (expected {SCHEMA_VERSION})"
             )
-        meta = dict(data.get("metadata") or {})
-        meta["stages"] = tuple(meta.get("stages") or ())
-        segments = tuple(
-            Segment(
-                start=s["start"],
-                end=s["end"],
-                words=tuple(Word(**w) for w in s.get("words", ())),
-                speaker=s.get("speaker"),
-                channel=s.get("channel"),
-            )
-            for s in data.get("segments", ())
+        meta = _mapping(top.get("metadata", {}), "metadata")
+        metadata = Metadata(
+            version=_field(meta, "version", str, "metadata", default="") or "",
+            model=_field(meta, "model", str, "metadata"),
+            revision=_field(meta, "revision", str, "metadata"),
+            stages=tuple(
+                _typed(s, str, f"metadata.stages[{i}]")
+                for i, s in enumerate(_list(meta.get("stages", []), "metadata.stages"))
+            ),
+            config_hash=_field(meta, "config_hash", str, "metadata"),
+            created=_field(meta, "created", str, "metadata"),
+            extra=dict(_mapping(meta.get("extra", {}), "metadata.extra")),
         )
-        return cls(segments, data.get("source"), data.get("duration"), Metadata(**meta))
+        segments = []
+        for i, item in enumerate(_list(top.get("segments", []), "segments")):
+            where = f"segments[{i}]"
+            segment = _mapping(item, where)
+            words = []
+            for j, word in enumerate(_list(segment.get("words", []), f"{where}.words")):
+                at = f"{where}.words[{j}]"
+                word = _mapping(word, at)
+                words.append(
+                    Word(
+                        _field(word, "text", str, at, required=True),
+                        _field(word, "start", float, at, required=True),
+                        _field(word, "end", float, at, required=True),
+                        _field(word, "score", float, at),
+                    )
+                )
+            segments.append(
+                Segment(
+                    _field(segment, "start", float, where, required=True),
+                    _field(segment, "end", float, where, required=True),
+                    tuple(words),
+                    speaker=_field(segment, "speaker", str, where),
+                    channel=_field(segment, "channel", int, where),
+                )
+            )
+        return cls(
+            tuple(segments),
+            _field(top, "source", str, ""),
+            _field(top, "duration", float, ""),
+            metadata,
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Transcript:
-        return cls.from_dict(json.loads(text))
+        """A transcript from :meth:`to_json`'s text; :class:`ValueError` for bad JSON or a
+        bad field (see :meth:`from_dict`)."""
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply to be a transcript") from None
+        return cls.from_dict(data)
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{where}: expected an object, got {_kind_of(value)}")
+    return value
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{where}: expected a list, got {_kind_of(value)}")
+    return value
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    """``value`` when it is of ``kind`` (a float may be any finite number; None passes)."""
+    if value is None:
+        return None
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{where}: expected a finite number, got {value}")
+        return float(value)
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return value
+    expected = {str: "a string", int: "a whole number", float: "a number"}[kind]
+    raise ValueError(f"{where}: expected {expected}, got {_kind_of(value)}")
+
+
+def _field(
+    data: Mapping[str, Any],
+    key: str,
+    kind: type,
+    where: str,
+    *,
+    required: bool = False,
+    default: Any = None,
+) -> Any:
+    path = f"{where}.{key}" if where else key
+    if key not in data or data[key] is None:
+        if required:
+            raise ValueError(f"{path}: missing")
+        return default
+    return _typed(data[key], kind, path)
+
+
+def _kind_of(value: Any) -> str:
+    """A value as an error shows it: its JSON kind, and a short text of it."""
+    kind = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__
+    )
+    if value is None:
+        return "null"
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except RecursionError:
+        text = "(nested too deeply to show)"
+    return f"{kind} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 @runtime_checkable

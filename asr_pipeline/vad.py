@@ -18,10 +18,11 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
 
+from .config import Range
 from .errors import ConfigError, MissingDependencyError, ModelError
 from .types import SAMPLE_RATE, Audio, Segment, Transcript
 
@@ -66,12 +67,12 @@ class VadStage:
         *,
         mode: Literal["silero", "fixed"] = "silero",
         backend: Literal["onnx", "torch"] = "onnx",
-        threshold: float = 0.5,
-        min_speech_s: float = 0.25,
-        min_silence_s: float = 0.5,
-        speech_pad_s: float = 0.2,
-        max_segment_s: float | None = 30.0,
-        fixed_s: float = 30.0,
+        threshold: Annotated[float, Range(gt=0, lt=1)] = 0.5,
+        min_speech_s: Annotated[float, Range(ge=0)] = 0.25,
+        min_silence_s: Annotated[float, Range(ge=0)] = 0.5,
+        speech_pad_s: Annotated[float, Range(ge=0)] = 0.2,
+        max_segment_s: Annotated[float | None, Range(gt=0)] = 30.0,
+        fixed_s: Annotated[float, Range(gt=0)] = 30.0,
     ) -> None:
         if mode not in ("silero", "fixed"):
             raise ConfigError(f"expected 'silero' or 'fixed', got {mode!r}", "mode")
@@ -136,7 +137,6 @@ class VadStage:
         """Speech probabilities of consecutive 32 ms frames from ``start``, block by block."""
         if self._model is None:
             raise ConfigError("mode 'fixed' has no model to score frames", "mode")
-        self._model.reset()
         blocks = audio.blocks(BLOCK_S, start=start, end=end, channel=channel)
         return self._model.score(_frames(blocks))
 
@@ -283,9 +283,8 @@ def pad_spans(
 
 
 class FrameScorer(Protocol):
-    """Scores 32 ms frames with a speech probability, carrying its state across calls."""
-
-    def reset(self) -> None: ...
+    """Scores 32 ms frames with a speech probability. Each ``score`` call starts from a fresh
+    state and keeps it to itself, so one scorer serves several threads at once."""
 
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]: ...
 
@@ -335,31 +334,35 @@ class OnnxScorer:
             )
         except Exception as e:
             raise ModelError(f"{path}: cannot load the Silero VAD ONNX model: {e}") from e
-        self.reset()
-
-    def reset(self) -> None:
-        self._h = np.zeros((1, 1, 128), dtype=np.float32)
-        self._c = np.zeros((1, 1, 128), dtype=np.float32)
-        self._context = np.zeros(CONTEXT, dtype=np.float32)
 
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        # The recurrent state lives here, one per call: the session itself is stateless and
+        # onnxruntime runs it from several threads at once.
+        h = np.zeros((1, 1, 128), dtype=np.float32)
+        c = np.zeros((1, 1, 128), dtype=np.float32)
+        context = np.zeros(CONTEXT, dtype=np.float32)
         for block in frames:
             inputs = np.empty((len(block), CONTEXT + FRAME), dtype=np.float32)
             inputs[:, CONTEXT:] = block
-            inputs[0, :CONTEXT] = self._context
+            inputs[0, :CONTEXT] = context
             inputs[1:, :CONTEXT] = block[:-1, -CONTEXT:]
-            self._context = block[-1, -CONTEXT:].copy()
-            probs, self._h, self._c = self._session.run(
-                ["speech_probs", "hn", "cn"], {"input": inputs, "h": self._h, "c": self._c}
+            context = block[-1, -CONTEXT:].copy()
+            probs, h, c = self._session.run(
+                ["speech_probs", "hn", "cn"], {"input": inputs, "h": h, "c": c}
             )
             yield np.asarray(probs, dtype=np.float32).reshape(-1)
 
 
 class TorchScorer:
-    """Silero VAD's TorchScript model, one frame per call (it keeps its own state).
+    """Silero VAD's TorchScript model, one frame per call.
+
+    The packaged module keeps its recurrent state and context on itself, so sharing it between
+    threads mixes their audio (and crashed the process). Its inner 16 kHz network takes the
+    state as an argument and returns the next one: that network is called directly, with the
+    state and context kept per call.
 
     A 32 ms frame is far too small to share between threads, so each block is scored with one
-    torch thread and the process's own setting is put back before the block is handed on.
+    torch thread (:func:`~asr_pipeline.ctc.backend.torch_threads`).
     """
 
     def __init__(self) -> None:
@@ -371,27 +374,25 @@ class TorchScorer:
         try:
             with warnings.catch_warnings():  # TorchScript loading is deprecated, still works
                 warnings.simplefilter("ignore", DeprecationWarning)
-                self._model: Any = torch.jit.load(str(path), map_location="cpu").eval()
+                packaged: Any = torch.jit.load(str(path), map_location="cpu").eval()
+            self._network: Any = packaged._model
         except Exception as e:
             raise ModelError(f"{path}: cannot load the Silero VAD TorchScript model: {e}") from e
-        self._torch = torch
+        from .ctc.backend import torch_threads
 
-    def reset(self) -> None:
-        self._model.reset_states()
+        self._torch = torch
+        self._threads = torch_threads
 
     def score(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for block in frames:
-            yield self._score_block(block)
-
-    def _score_block(self, block: np.ndarray) -> np.ndarray:
         torch = self._torch
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                rows = torch.from_numpy(np.ascontiguousarray(block))
-                return np.array(
-                    [float(self._model(row[None], SAMPLE_RATE)) for row in rows], dtype=np.float32
-                )
-        finally:
-            torch.set_num_threads(threads)
+        state = torch.zeros((2, 1, 128))
+        context = torch.zeros((1, CONTEXT))
+        for block in frames:
+            probs = np.empty(len(block), dtype=np.float32)
+            with self._threads(1), torch.inference_mode():
+                for i, row in enumerate(torch.from_numpy(np.ascontiguousarray(block))):
+                    inputs = torch.cat((context, row[None]), dim=1)
+                    out, state = self._network(inputs, state)
+                    context = inputs[:, -CONTEXT:]
+                    probs[i] = float(out)
+            yield probs

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asr_pipeline.errors import ConfigError
+from asr_pipeline.io import read_text_file
 
 __all__ = ["read_vocabulary"]
 
@@ -23,21 +23,9 @@ __all__ = ["read_vocabulary"]
 def read_vocabulary(path: str | Path) -> tuple[str, ...]:
     """The terms of a vocabulary file, in file order, without duplicates.
 
-    Raises :class:`ConfigError` naming the file when it cannot be read as UTF-8 text.
+    Raises :class:`ConfigError` naming the file when it is not a regular UTF-8 text file within
+    :data:`~asr_pipeline.io.TEXT_FILE_LIMIT`.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise ConfigError(
-            f"cannot read the vocabulary file {str(path)!r}: {e.strerror or e}; "
-            "give the path of a UTF-8 text file with one term per line",
-            "vocabulary",
-        ) from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"the vocabulary file {str(path)!r} is not UTF-8 text ({e.reason} at byte {e.start}); "
-            "save it as UTF-8",
-            "vocabulary",
-        ) from e
+    text = read_text_file(path, where="vocabulary")
     terms = (" ".join(line.split()) for line in text.splitlines())
     return tuple(dict.fromkeys(t for t in terms if t and not t.startswith("#")))

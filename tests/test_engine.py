@@ -188,7 +188,7 @@ def test_set_overrides_parse_yaml_values(tmp_path):
 def test_bad_set_syntax_and_bad_files(tmp_path):
     with pytest.raises(ConfigError, match="expected KEY.PATH=VALUE"):
         set_option({}, "stages.vad.threshold")
-    with pytest.raises(ConfigError, match="cannot read config file"):
+    with pytest.raises(ConfigError, match="config file: no such file: .*missing.yaml"):
         load_config(tmp_path / "missing.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("pipeline: [a\n", encoding="utf-8")

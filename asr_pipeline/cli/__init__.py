@@ -11,6 +11,7 @@ import typer
 from .. import __version__
 from . import configure, evaluate, models
 from .align import align
+from .annotate import annotate, import_annotations_command
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
@@ -52,6 +53,8 @@ app.command()(render)
 app.command("stages")(stages)
 app.command()(align)
 app.command("eval")(evaluate.evaluate)
+app.command()(annotate)
+app.command("import-annotations")(import_annotations_command)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
 

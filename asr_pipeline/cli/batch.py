@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AsrPipelineError
+from ..io import prepare_output_folder
 from ..types import Transcript, Writer
 from ..writers import get_writer, parse_formats, write_transcript
 from .options import InputError, say
@@ -161,7 +162,8 @@ def run_batch(
     ``progress`` (default: when stdout and stderr are terminals) shows a progress bar.
     """
     result = BatchResult()
-    output_dir.mkdir(parents=True, exist_ok=True)
+    if writers:
+        prepare_output_folder(output_dir)
     if progress is None:
         progress = sys.stdout.isatty() and sys.stderr.isatty()
     with _progress(len(pending), progress) as (advance, show):

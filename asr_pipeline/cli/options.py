@@ -26,7 +26,7 @@ import click
 import typer
 
 from ..config import DEFAULT_PIPELINE, PipelineConfig, load_config, resolve_config
-from ..errors import AsrPipelineError, ConfigError
+from ..errors import AsrPipelineError, AsrPipelineWarning, ConfigError, OutputError
 from ..pipeline import Pipeline
 
 __all__ = [
@@ -208,7 +208,10 @@ def _one_line(error: BaseException) -> str:
 
 
 def _show_warning(message: Any, category: type, filename: str, lineno: int, *_: Any) -> None:
-    say(f"warning: {category.__name__}: {message} ({filename}:{lineno})")
+    if issubclass(category, AsrPipelineWarning):
+        say(f"warning: {message}")
+    else:
+        say(f"warning: {category.__name__}: {message} ({filename}:{lineno})")
 
 
 @contextlib.contextmanager
@@ -222,6 +225,7 @@ def reporting_errors(verbose: bool = False) -> Iterator[None]:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     with warnings.catch_warnings():
         warnings.simplefilter("default" if verbose else "ignore")
+        warnings.simplefilter("always", AsrPipelineWarning)  # about the user's input: shown
         warnings.showwarning = _show_warning
         try:
             yield
@@ -234,7 +238,8 @@ def reporting_errors(verbose: bool = False) -> Iterator[None]:
             if verbose:
                 traceback.print_exc()
             say(f"error: {_one_line(e)}")
-            raise typer.Exit(2 if isinstance(e, (ConfigError, InputError)) else 1) from None
+            bad_input = (ConfigError, InputError, OutputError)
+            raise typer.Exit(2 if isinstance(e, bad_input) else 1) from None
         except Exception as e:
             if verbose:
                 traceback.print_exc()

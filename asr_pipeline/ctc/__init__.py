@@ -9,14 +9,16 @@ between them (:mod:`.batching`). Nothing heavy is imported until a stage is buil
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Annotated, Literal
 
+from ..config import File, Range
 from ..errors import ConfigError
 from ..hub import revision_to_load
 from ..types import Transcript
 from .beam import BeamDecoder, BeamOptions
 from .confidence import METHODS
 from .decode import CtcVocabulary, GreedyDecoder
+from .language_model import UNIGRAMS_LIMIT
 from .recognize import Recognizer
 
 __all__ = [
@@ -85,23 +87,23 @@ class CtcStage:
         dtype: Literal["float32", "float16", "bfloat16"] = "float32",
         quantize: Literal["none", "int8"] = "none",
         backend: Literal["torch", "onnx"] = "torch",
-        batch_s: float = 20.0,
-        chunk_s: float = 20.0,
-        stride_s: float = 2.0,
-        threads: int | None = None,
+        batch_s: Annotated[float, Range(gt=0)] = 20.0,
+        chunk_s: Annotated[float, Range(gt=0)] = 20.0,
+        stride_s: Annotated[float, Range(ge=0)] = 2.0,
+        threads: Annotated[int | None, Range(ge=1)] = None,
         decoder: Literal["greedy", "beam"] = "greedy",
-        lm: str | None = None,
-        unigrams: str | None = None,
-        alpha: float | None = None,
+        lm: Annotated[str | None, File(limit=None, folder=True)] = None,
+        unigrams: Annotated[str | None, File(limit=UNIGRAMS_LIMIT)] = None,
+        alpha: Annotated[float | None, Range(ge=0)] = None,
         beta: float | None = None,
-        beam_width: int = 100,
-        beam_prune_logp: float = -10.0,
-        token_min_logp: float = -5.0,
+        beam_width: Annotated[int, Range(ge=1)] = 100,
+        beam_prune_logp: Annotated[float, Range(le=0)] = -10.0,
+        token_min_logp: Annotated[float, Range(le=0)] = -5.0,
         hotwords: list[str] | None = None,
-        hotwords_file: str | None = None,
+        hotwords_file: Annotated[str | None, File()] = None,
         hotword_weight: float = 10.0,
-        vocabulary: str | None = None,
-        decode_workers: int | None = None,
+        vocabulary: Annotated[str | None, File()] = None,
+        decode_workers: Annotated[int | None, Range(ge=1)] = None,
         confidence: Literal["entropy", "max_prob"] = "entropy",
     ) -> None:
         _check_options(device, dtype, quantize, batch_s, chunk_s, stride_s, threads)

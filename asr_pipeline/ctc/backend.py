@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -56,6 +57,12 @@ def conv_output_length(samples: int, kernels: Sequence[int], strides: Sequence[i
     return length
 
 
+_THREADS_LOCK = threading.Lock()
+_threads_users = 0
+_threads_before = 0
+"""How many ``torch_threads`` blocks are running, and the count to put back after the last."""
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
     """Run with ``threads`` torch threads, restoring the previous count afterwards.
@@ -63,20 +70,29 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     With ``threads=None`` the process's count stands, except that a count of 1 left behind by
     a library (silero-vad sets it on import) is lifted to the available cores unless the user
     asked for it through ``OMP_NUM_THREADS``.
+
+    The count is the process's: blocks running at once in several threads share it (the one
+    entered last sets it), and the count from before the first is put back after the last.
     """
     import torch
 
-    before = torch.get_num_threads()
-    wanted = threads
-    if wanted is None and before == 1 and "OMP_NUM_THREADS" not in os.environ:
-        wanted = _available_cores()
-    if wanted and wanted != before:
-        torch.set_num_threads(wanted)
+    global _threads_users, _threads_before
+    with _THREADS_LOCK:
+        if _threads_users == 0:
+            _threads_before = torch.get_num_threads()
+        _threads_users += 1
+        wanted = threads
+        if wanted is None and _threads_before == 1 and "OMP_NUM_THREADS" not in os.environ:
+            wanted = _available_cores()
+        if wanted and wanted != torch.get_num_threads():
+            torch.set_num_threads(wanted)
     try:
         yield
     finally:
-        if wanted and wanted != before:
-            torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _threads_users -= 1
+            if _threads_users == 0 and torch.get_num_threads() != _threads_before:
+                torch.set_num_threads(_threads_before)
 
 
 def _available_cores() -> int:

@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependencyError, ModelError
+from ..io import TEXT_FILE_LIMIT, regular_file
 from ..types import Word
 from .align import align_words
 from .confidence import METHODS, Confidence
@@ -114,8 +116,9 @@ class BeamOptions:
             raise ConfigError("expected at least 1 (or nothing)", f"{_WHERE}.decode_workers")
         for name in ("lm", "unigrams", "hotwords_file", "vocabulary"):
             value = getattr(self, name)
-            if value is not None and not Path(value).expanduser().exists():
-                raise ConfigError(f"no such file: {value}", f"{_WHERE}.{name}")
+            if value is not None and not (name == "lm" and Path(value).expanduser().is_dir()):
+                limit = None if name in ("lm", "unigrams") else TEXT_FILE_LIMIT
+                regular_file(value, limit=limit, where=f"{_WHERE}.{name}")
         if self.unigrams is not None and self.lm is None:
             raise ConfigError("unigrams go with an lm file: give stages.ctc.lm too", _WHERE)
         require_lm_extra()
@@ -239,6 +242,7 @@ class BeamDecoder:
         self._decoder = _build_decoder(self.labels, language_model, unigrams, attrs)
         self._decoder.reset_params(alpha=self.alpha, beta=self.beta)
         self._pool: Any = None
+        self._pool_lock = threading.Lock()
 
     def _usable_hotwords(self, terms: Sequence[str]) -> list[str]:
         """Terms in the language model's case; those with letters the model cannot emit are
@@ -335,17 +339,18 @@ class BeamDecoder:
         daemonic process (a pool worker itself), which may not start processes."""
         if segments < 2 or self.workers < 2 or multiprocessing.current_process().daemon:
             return None
-        if self._pool is None:
-            self._key = next(_KEYS)
-            _FORKED[self._key] = self
-            gc.freeze()  # the workers' garbage collector then leaves the shared pages alone
-            try:
-                self._pool = multiprocessing.get_context("fork").Pool(self.workers)
-            finally:
-                gc.unfreeze()
-                del _FORKED[self._key]  # the workers hold their copy; this process needs none
-            weakref.finalize(self, self._pool.terminate)
-        return self._pool
+        with self._pool_lock:  # threads sharing the decoder start one pool between them
+            if self._pool is None:
+                self._key = next(_KEYS)
+                _FORKED[self._key] = self
+                gc.freeze()  # the workers' garbage collector then leaves the shared pages alone
+                try:
+                    self._pool = multiprocessing.get_context("fork").Pool(self.workers)
+                finally:
+                    gc.unfreeze()
+                    del _FORKED[self._key]  # the workers hold their copy; this process needs none
+                weakref.finalize(self, self._pool.terminate)
+            return self._pool
 
     def close(self) -> None:
         """Stop the worker processes (they also stop when the decoder is collected)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ModelError
+from ..io import read_text_file, regular_file
 
 __all__ = [
     "LM_SUFFIXES",
@@ -33,6 +34,8 @@ __all__ = [
 LM_SUFFIXES = (".binary", ".bin", ".arpa")
 """Language-model files KenLM reads, in order of preference."""
 _WHERE = "stages.ctc"
+UNIGRAMS_LIMIT = 512 * 2**20
+"""The largest unigrams file read: 512 MiB (a few million words)."""
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ def _read_attrs(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        attrs = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
+        attrs = json.loads(read_text_file(path, limit=2**20))
+    except (ConfigError, ValueError) as e:
         raise ModelError(f"cannot read {path}: {e}") from e
     if not isinstance(attrs, dict):
         raise ModelError(f"{path}: expected a JSON object of decoding weights")
@@ -85,14 +88,13 @@ def explicit_language_model(lm: str, unigrams: str | None) -> LanguageModelFiles
             raise ConfigError(
                 f"no {', '.join(LM_SUFFIXES)} file in the folder {lm}", f"{_WHERE}.lm"
             )
-    elif path.is_file():
+    else:
+        path = regular_file(path, limit=None, where=f"{_WHERE}.lm")
         if path.suffix not in LM_SUFFIXES:
             raise ConfigError(
                 f"{lm}: expected a KenLM model ({', '.join(LM_SUFFIXES)})", f"{_WHERE}.lm"
             )
         found = LanguageModelFiles(path, None, _read_attrs(path.parent / "attrs.json"))
-    else:
-        raise ConfigError(f"no such file: {lm}", f"{_WHERE}.lm")
     if unigrams is not None:
         found = LanguageModelFiles(found.model, Path(unigrams).expanduser(), found.attrs)
     return found
@@ -139,10 +141,7 @@ def _hub_language_model(model: str, revision: str | None) -> Path:
 
 def read_unigrams(path: Path) -> list[str]:
     """The words of a unigrams file, one per line."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the unigrams file {path}: {e}", f"{_WHERE}.unigrams") from e
+    text = read_text_file(path, where=f"{_WHERE}.unigrams", limit=UNIGRAMS_LIMIT)
     return [word for word in (line.strip() for line in text.splitlines()) if word]
 
 
@@ -166,7 +165,7 @@ def unigrams_of(files: LanguageModelFiles | None) -> list[str] | None:
 def _arpa_unigrams(path: Path) -> list[str]:
     """The words of an ARPA file's 1-gram section."""
     words = []
-    with path.open(encoding="utf-8") as lines:
+    with regular_file(path, limit=None, where=f"{_WHERE}.lm").open(encoding="utf-8") as lines:
         inside = False
         for line in lines:
             line = line.strip()

@@ -4,6 +4,8 @@
 'ему было 42 года все еще'
 >>> Normalization(numbers=False, punctuation=False)("Двенадцать.")
 'двенадцать.'
+>>> Normalization()("за\u0301мок") == Normalization()("замок")
+True
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Normalization"]
+__all__ = ["Normalization", "unify_unicode"]
 
 _WORD_JOINERS = frozenset("-‐‑'’")
 """Hyphens and apostrophes kept between two letters or digits (``кто-то``, ``2-й``)."""
@@ -23,14 +25,19 @@ _PERCENT = re.compile(r"(\d)\s*%")
 _PERCENT_WORD = re.compile(r"(\d) процент[а-я]*(?![\w-])")
 _DIGIT_GROUPS = re.compile(r"(?<![\d,.:])\d{1,3}(?: \d{3})+(?![\d,.:])")
 _ORDINAL_ENDING = re.compile(r"(?<=\d)-[а-я]{1,3}(?![\w-])")
+_STRESS_MARKS = frozenset("\u0301\u0300")
+"""Combining acute and grave accents: stress marks in Russian text (``за́мок``)."""
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+"""Soft hyphen, zero-width space, non-joiner and joiner, word joiner, byte-order mark."""
 
 
 @dataclass(frozen=True)
 class Normalization:
     """How texts are normalised before scoring; every step applies to both sides alike.
 
-    Whitespace is always collapsed (any run of spaces, tabs, non-breaking spaces, line breaks
-    becomes one space).
+    Always: Unicode NFC (a decomposed ``й`` is ``й``), stress marks removed (``за́мок`` is
+    ``замок``), soft hyphens and zero-width characters removed, and whitespace collapsed (any
+    run of spaces, tabs, non-breaking spaces, line breaks becomes one space).
 
     Options:
         lowercase: compare in lower case.
@@ -50,6 +57,7 @@ class Normalization:
 
     def __call__(self, text: str) -> str:
         """``text`` normalised for scoring."""
+        text = unify_unicode(text)
         if self.lowercase:
             text = text.lower()
         if self.yo:
@@ -64,6 +72,23 @@ class Normalization:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def unify_unicode(text: str) -> str:
+    """One code point sequence for one written text: NFC, without stress marks, soft hyphens
+    or zero-width characters.
+
+    Letters are composed first, so that only the stress marks go: ``й`` (``и`` + breve) and
+    ``ё`` (``е`` + diaeresis) keep their marks.
+
+    >>> unify_unicode("и\u0306ога за\u0301мок по\u00adлу\u200bчит") == "йога замок получит"
+    True
+    """
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    decomposed = unicodedata.normalize("NFD", text)
+    if not any(mark in decomposed for mark in _STRESS_MARKS):
+        return text
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _STRESS_MARKS))
 
 
 def strip_punctuation(text: str) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import Annotated, TextIO
 
+from ..config import Range
 from ..reading import CLOSING, ends_sentence
 from ..types import Transcript, Word
 
@@ -194,10 +195,10 @@ class _SubtitleWriter:
     def __init__(
         self,
         *,
-        max_line_chars: int = 42,
-        max_lines: int = 2,
-        max_duration: float = 7.0,
-        min_duration: float = 1.0,
+        max_line_chars: Annotated[int, Range(ge=1)] = 42,
+        max_lines: Annotated[int, Range(ge=1)] = 2,
+        max_duration: Annotated[float, Range(gt=0)] = 7.0,
+        min_duration: Annotated[float, Range(ge=0)] = 1.0,
     ) -> None:
         self.max_line_chars = max_line_chars
         self.max_lines = max_lines

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from typing import TextIO
+from typing import Annotated, TextIO
 
+from ..config import Range
 from ..types import Transcript
 from .layout import blocks
 
@@ -28,10 +29,10 @@ class TextWriter:
     def __init__(
         self,
         *,
-        pause_s: float = 1.5,
-        max_chars: int = 800,
+        pause_s: Annotated[float, Range(ge=0)] = 1.5,
+        max_chars: Annotated[int, Range(ge=1)] = 800,
         timestamps: bool = True,
-        width: int = 0,
+        width: Annotated[int, Range(ge=0)] = 0,
     ) -> None:
         self.pause_s = pause_s
         self.max_chars = max_chars

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from asr_pipeline.config import File, Range
 from asr_pipeline.errors import ConfigError
 from asr_pipeline.types import Transcript
 
@@ -34,9 +37,9 @@ class CasingStage:
     def __init__(
         self,
         *,
-        vocabulary: str | None = None,
+        vocabulary: Annotated[str | None, File()] = None,
         names: bool = True,
-        min_score: float = 0.5,
+        min_score: Annotated[float, Range(ge=0, le=1)] = 0.5,
         lexicon: bool = True,
         quotes: bool = True,
         unknown_words: bool = True,

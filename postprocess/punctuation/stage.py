@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from asr_pipeline.config import Range
 from asr_pipeline.errors import ConfigError, MissingDependencyError
 from asr_pipeline.types import Segment, Transcript, Word
 
@@ -45,9 +46,9 @@ class PunctuationStage:
         revision: str | None = None,
         labels: list[str] | None = None,
         device: str = "auto",
-        window: int = 256,
-        overlap: int = 64,
-        batch_size: int = 8,
+        window: Annotated[int, Range(ge=1)] = 256,
+        overlap: Annotated[int, Range(ge=0)] = 64,
+        batch_size: Annotated[int, Range(ge=1)] = 8,
         apply_case: bool = True,
     ) -> None:
         if overlap < 0:
