@@ -152,7 +152,7 @@ def test_text_never_spoken_and_speech_never_written_are_reported(espeak_case) ->
     snow = [span for word, span in zip(spoken.words, spoken.spans, strict=True) if word == "снег"]
     assert unaligned["start"] < snow[0][1] and unaligned["end"] > snow[0][0]
     assert "идет" in unaligned["heard"]  # what the model heard there ("за ок ном идет снек")
-    assert [s.score is not None for s in transcript.segments] == [True, True]
+    assert [s.confidence is not None for s in transcript.segments] == [True, True]
 
 
 def test_cli_writes_the_transcript_json_and_reports_what_is_missing(espeak_case, tmp_path) -> None:
