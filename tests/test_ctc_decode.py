@@ -17,6 +17,7 @@ from asr_pipeline import Audio, Segment, Transcript
 from asr_pipeline.ctc import CtcVocabulary, GreedyDecoder, Recognizer
 from asr_pipeline.ctc.backend import conv_output_length
 from asr_pipeline.ctc.batching import Piece, pack_batches, plan_windows, read_segments, stitch
+from asr_pipeline.ctc.confidence import METHODS
 
 VOCAB = json.loads((Path(__file__).parent / "fixtures" / "ru_vocab.json").read_text("utf-8"))
 LABELS = tuple(sorted(VOCAB, key=VOCAB.get))
@@ -24,6 +25,7 @@ VOCABULARY = CtcVocabulary(LABELS, blank=0, delimiter=VOCAB["|"], ignored=frozen
 FRAME = 320
 FRAME_S = FRAME / 16_000
 PROB = 0.9
+max_prob = GreedyDecoder(VOCABULARY, METHODS["max_prob"])
 
 
 class FrameCodeBackend:
@@ -129,7 +131,7 @@ def test_greedy_decoding_spells_words_with_frame_times_and_scores():
     # п starts at frame 2 (after 2 blanks); т of привет ends at frame 2 + 6 * 5 - 2 - 1 = 29.
     assert (words[0].start, words[0].end) == (10.04, 10.6)
     assert [(w.text, w.start, w.end) for w in words] == word_times(10.0, "привет мир")
-    assert all(w.score == pytest.approx(PROB) for w in words)
+    assert all(w.score == pytest.approx(PROB) for w in max_prob.decode(lp, 10.0, FRAME_S))
 
 
 def test_repeated_letters_need_a_blank_and_special_tokens_emit_nothing():
@@ -148,13 +150,13 @@ def test_upper_case_labels_come_out_lower_case():
     assert [w.text for w in GreedyDecoder(vocab).decode(lp, 0.0, FRAME_S)] == ["ёж"]
 
 
-def test_word_score_is_the_mean_winning_probability_of_its_letter_frames():
+def test_max_prob_scores_a_word_by_the_mean_winning_probability_of_its_letter_frames():
     probs = np.full((4, 40), 0.01, dtype=np.float32)
     probs[0, VOCAB["д"]] = 0.6
     probs[1, VOCAB["д"]] = 0.8
     probs[2, 0] = 0.9
     probs[3, VOCAB["а"]] = 0.4
-    (word,) = GreedyDecoder(VOCABULARY).decode(np.log(probs), 0.0, FRAME_S)
+    (word,) = GreedyDecoder(VOCABULARY, METHODS["max_prob"]).decode(np.log(probs), 0.0, FRAME_S)
     assert word.text == "да"
     assert word.score == pytest.approx((0.6 + 0.8 + 0.4) / 3, abs=1e-4)
 

@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from . import configure, evaluate, models
+from .align import align
 from .annotate import annotate, import_annotations_command
 from .listing import stages
 from .options import build_pipeline, pipeline_config, quiet_help_types, reporting_errors
@@ -53,6 +54,7 @@ app.command()(transcribe)
 app.command()(postprocess)
 app.command()(render)
 app.command("stages")(stages)
+app.command()(align)
 app.command("eval")(evaluate.evaluate)
 app.command()(annotate)
 app.command("import-annotations")(import_annotations_command)

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from ..hub import revision_to_load
 from ..types import Transcript
 from .beam import BeamDecoder, BeamOptions
+from .confidence import METHODS
 from .decode import CtcVocabulary, GreedyDecoder
 from .language_model import UNIGRAMS_LIMIT
 from .recognize import Recognizer
@@ -70,6 +71,11 @@ class CtcStage:
             hotwords (set by the top-level vocabulary key or --vocabulary).
         decode_workers: beam-search processes (None: one per core, at most 8, where fork
             works, i.e. Linux; 1: decode in this process).
+        confidence: how each word's confidence (its score, 0..1) is computed from the model's
+            frame probabilities, for greedy and beam alike: entropy (one minus each frame's
+            normalised Tsallis entropy, alpha 0.75, multiplied over the word's frames and 8
+            either side; after arXiv 2212.08703) or max_prob (the mean probability of the best
+            label over the frames that emit its letters, the weaker baseline).
     """
 
     def __init__(
@@ -98,12 +104,19 @@ class CtcStage:
         hotword_weight: float = 10.0,
         vocabulary: Annotated[str | None, File()] = None,
         decode_workers: Annotated[int | None, Range(ge=1)] = None,
+        confidence: Literal["entropy", "max_prob"] = "entropy",
     ) -> None:
         _check_options(device, dtype, quantize, batch_s, chunk_s, stride_s, threads)
+        if confidence not in METHODS:
+            raise ConfigError(
+                f"expected {' or '.join(METHODS)}, got '{confidence}'", "stages.ctc.confidence"
+            )
+        method = METHODS[confidence]
         revision = revision_to_load(model, revision)
         beam = BeamOptions(
             lm, unigrams, alpha, beta, beam_width, beam_prune_logp, token_min_logp,
             tuple(hotwords or ()), hotwords_file, hotword_weight, vocabulary, decode_workers,
+            method,
         )  # fmt: skip
         beam.check(decoder)
         if backend not in ("torch", "onnx"):
@@ -140,7 +153,7 @@ class CtcStage:
         self.decoder: GreedyDecoder | BeamDecoder = (
             beam.build(vocabulary, loaded.name, loaded.revision)
             if decoder == "beam"
-            else GreedyDecoder(vocabulary)
+            else GreedyDecoder(vocabulary, method)
         )
         self.recognizer = Recognizer(
             self.backend, self.decoder, batch_s=batch_s, chunk_s=chunk_s, stride_s=stride_s

@@ -23,11 +23,13 @@ about two minutes of speech in one segment."""
 
 @dataclass(frozen=True)
 class WordSpan:
-    """A word's frames ``[first, end)`` and the mean probability of its letter frames."""
+    """A word's frames ``[first, end)``, the frames that emit its letters, and the mean
+    probability of its letters on them."""
 
     first: int
     end: int
     score: float
+    letter_frames: tuple[int, ...] = ()
 
 
 def align_words(
@@ -93,7 +95,10 @@ def _spans(
     bounds = np.searchsorted(letter_of_frame, np.cumsum([0, *lengths]))
     return [
         WordSpan(
-            int(letter_frames[low]), int(letter_frames[high - 1]) + 1, float(probs[low:high].mean())
+            int(letter_frames[low]),
+            int(letter_frames[high - 1]) + 1,
+            float(probs[low:high].mean()),
+            tuple(letter_frames[low:high].tolist()),
         )
         for low, high in zip(bounds[:-1], bounds[1:], strict=True)
     ]

@@ -29,6 +29,7 @@ from ..errors import ConfigError, MissingDependencyError, ModelError
 from ..io import TEXT_FILE_LIMIT, regular_file
 from ..types import Word
 from .align import align_words
+from .confidence import METHODS, Confidence
 from .decode import CtcVocabulary
 from .language_model import (
     LanguageModelFiles,
@@ -82,6 +83,7 @@ class BeamOptions:
     hotword_weight: float = 10.0
     vocabulary: str | None = None
     workers: int | None = None
+    confidence: Confidence = METHODS["entropy"]
 
     def check(self, decoder: str) -> None:
         """Refuse bad values; for beam, also a missing extra or missing files.
@@ -149,6 +151,7 @@ class BeamOptions:
             hotwords=self.all_hotwords(),
             hotword_weight=self.hotword_weight,
             workers=self.workers,
+            confidence=self.confidence,
         )
 
 
@@ -191,10 +194,10 @@ def decoder_labels(vocabulary: CtcVocabulary, case: str = "lower") -> list[str]:
 class BeamDecoder:
     """CTC beam search with a KenLM language model and hotwords.
 
-    The beam gives the words; their times and scores come from the best CTC path spelling
-    them (:func:`~.align.align_words`), timed like the greedy decoder's: first frame of the
-    first letter to one frame past the last letter, scored by the mean probability of the
-    frames that emit its letters. Special tokens (``<s>``, ``<unk>``...) emit nothing.
+    The beam gives the words; their times and letter frames come from the best CTC path
+    spelling them (:func:`~.align.align_words`), timed like the greedy decoder's: first frame
+    of the first letter to one frame past the last letter, and scored with the same
+    ``confidence`` over those frames. Special tokens (``<s>``, ``<unk>``...) emit nothing.
     """
 
     def __init__(
@@ -210,6 +213,7 @@ class BeamDecoder:
         hotwords: Sequence[str] = (),
         hotword_weight: float = 10.0,
         workers: int | None = None,
+        confidence: Confidence = METHODS["entropy"],
     ) -> None:
         require_lm_extra()
         if vocabulary.delimiter is None:
@@ -223,6 +227,7 @@ class BeamDecoder:
         self.beam_prune_logp = beam_prune_logp
         self.token_min_logp = token_min_logp
         self.hotword_weight = hotword_weight
+        self.confidence = confidence
         self.workers = workers if workers is not None else default_workers()
         unigrams = unigrams_of(language_model)
         ignored = vocabulary.ignored
@@ -265,7 +270,7 @@ class BeamDecoder:
         if not beams:
             return []
         text, _, offsets, _, _ = beams[0]
-        return self._words(text.split(), offsets, prepared, start, frame_s)
+        return self._words(text.split(), offsets, prepared, log_probs, start, frame_s)
 
     def decode_batch(
         self, items: Sequence[tuple[np.ndarray, float]], frame_s: float
@@ -293,24 +298,37 @@ class BeamDecoder:
         self,
         texts: Sequence[str],
         offsets: Sequence[tuple[str, tuple[int, int]]],
+        prepared: np.ndarray,
         log_probs: np.ndarray,
         start: float,
         frame_s: float,
     ) -> list[Word]:
+        """Words timed on the best path through ``prepared`` (special tokens folded into the
+        blank), scored on the model's own ``log_probs`` as the greedy decoder scores them."""
+        import numpy as np
+
         spelled = [[self._ids[c] for c in text if c in self._ids] for text in texts]
-        spans = align_words(log_probs, spelled, self._silent)
+        spans = align_words(prepared, spelled, self._silent)
         if spans is not None:
-            timed = [(t, s.first, s.end, s.score) for t, s in zip(texts, spans, strict=True)]
-        else:  # too long to align: pyctcdecode's own offsets, unscored
-            timed = [(t, first, end, None) for t, (first, end) in offsets if end > first >= 0]
+            timed = [
+                (t, s.first, s.end, s.letter_frames) for t, s in zip(texts, spans, strict=True)
+            ]
+        else:  # too long to align: pyctcdecode's offsets, scored on their non-silent frames
+            speaking = ~np.isin(prepared.argmax(axis=1), self._silent)
+            timed = [
+                (t, first, end, [f for f in range(first, end) if speaking[f]] or range(first, end))
+                for t, (first, end) in offsets
+                if len(log_probs) >= end > first >= 0
+            ]
+        confidence = self.confidence.frames(log_probs)
         return [
             Word(
                 text.lower(),
                 round(start + first * frame_s, 3),
                 round(start + end * frame_s, 3),
-                None if score is None else round(min(max(score, 0.0), 1.0), 4),
+                self.confidence.word(confidence, list(frames)),
             )
-            for text, first, end, score in timed
+            for text, first, end, frames in timed
         ]
 
     # -------------------------------------------------------- pool

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..types import Word
+from .confidence import METHODS, Confidence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,12 +60,15 @@ class GreedyDecoder:
     """Best path CTC decoding: the most likely label per frame, repeats merged, blanks dropped.
 
     A word spans the first frame of its first character to the last frame of its last
-    character (end exclusive: one frame past it). Its score is the mean probability of the
-    winning label over the frames that emit its characters.
+    character (end exclusive: one frame past it). Its score is its ``confidence`` over the
+    frames that emit its characters (:mod:`.confidence`).
     """
 
-    def __init__(self, vocabulary: CtcVocabulary) -> None:
+    def __init__(
+        self, vocabulary: CtcVocabulary, confidence: Confidence = METHODS["entropy"]
+    ) -> None:
         self.vocabulary = vocabulary
+        self.confidence = confidence
         self._letters = [label.lower() for label in vocabulary.labels]
 
     def decode(self, log_probs: np.ndarray, start: float, frame_s: float) -> list[Word]:
@@ -73,7 +77,7 @@ class GreedyDecoder:
         if len(log_probs) == 0:
             return []
         best = log_probs.argmax(axis=1)
-        probs = np.exp(np.take_along_axis(log_probs, best[:, None], axis=1)[:, 0])
+        confidence = self.confidence.frames(log_probs)
         # Runs of one label: [run_starts[i], run_starts[i+1]).
         run_starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
         run_ends = np.r_[run_starts[1:], len(best)]
@@ -81,21 +85,20 @@ class GreedyDecoder:
         words: list[Word] = []
         text: list[str] = []
         first = last = 0
-        frame_probs: list[float] = []
+        letter_frames: list[int] = []
 
         def flush() -> None:
             if text:
-                score = float(np.mean(frame_probs))
                 words.append(
                     Word(
                         "".join(text),
                         round(start + first * frame_s, 3),
                         round(start + (last + 1) * frame_s, 3),
-                        round(min(max(score, 0.0), 1.0), 4),
+                        self.confidence.word(confidence, letter_frames),
                     )
                 )
             text.clear()
-            frame_probs.clear()
+            letter_frames.clear()
 
         for run_start, run_end in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
             label = int(best[run_start])
@@ -108,6 +111,6 @@ class GreedyDecoder:
                     first = run_start
                 last = run_end - 1
                 text.append(self._letters[label])
-                frame_probs.extend(probs[run_start:run_end].tolist())
+                letter_frames.extend(range(run_start, run_end))
         flush()
         return words

@@ -1,0 +1,104 @@
+"""Word confidence from CTC posteriors: how sure the model was of each word, in [0, 1].
+
+A per-frame confidence is computed from the whole distribution of each frame and aggregated over
+a word's frames. Two methods:
+
+- ``entropy`` (the default), after Laptev & Ginsburg, *Fast entropy-based methods of word-level
+  confidence estimation for end-to-end ASR* (arXiv 2212.08703): each frame's confidence is one
+  minus its Tsallis entropy (alpha = 0.75) over the entropy of a uniform frame (linear
+  normalisation); a word's is the product over its frames, from its first letter to its last
+  and 8 frames (160 ms for wav2vec2) either side. Flat frames, where the model hesitates between
+  letters or between a letter and silence, pull a word down even when the winning letter is
+  fairly likely; the frames around a word catch a boundary the model was unsure of (a word
+  split in two, two words run together); the product makes a long word the model hesitated
+  over repeatedly less trusted than a short one with one doubtful frame.
+- ``max_prob``: the mean probability of the most likely label over the frames that emit the
+  word's letters; the usual baseline.
+
+The settings were chosen on held-out espeak sentences with ``benchmarks/bench_confidence.py``,
+which measures how well each method ranks wrong words below right ones (AUROC).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["METHODS", "Confidence"]
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """One way of scoring frames and words.
+
+    ``measure``: ``max_prob``, ``tsallis``, ``renyi`` or ``gibbs`` (Shannon entropy);
+    ``alpha``: the entropy's order (ignored by ``gibbs`` and ``max_prob``); ``normalisation``:
+    ``lin`` (1 - H / H_max) or ``exp`` ((e^-H - e^-H_max) / (1 - e^-H_max)); ``aggregate``:
+    ``min``, ``mean`` or ``prod`` over a word's frames; ``span``: the word's frames are those
+    that emit its letters (False) or all from its first letter to its last (True), widened
+    by ``context`` frames on either side.
+    """
+
+    measure: Literal["max_prob", "tsallis", "renyi", "gibbs"] = "tsallis"
+    alpha: float = 0.75
+    normalisation: Literal["lin", "exp"] = "lin"
+    aggregate: Literal["min", "mean", "prod"] = "prod"
+    span: bool = True
+    context: int = 8
+
+    def frames(self, log_probs: np.ndarray) -> np.ndarray:
+        """Confidence of each frame of ``log_probs`` (frames x labels), in [0, 1]."""
+        import numpy as np
+
+        lp = np.asarray(log_probs, dtype=np.float64)
+        if self.measure == "max_prob":
+            return np.exp(lp.max(axis=1)) if len(lp) else np.zeros(0)
+        size = lp.shape[1]
+        probs = np.exp(lp)
+        if self.measure == "gibbs":
+            entropy = -(probs * np.where(probs > 0, lp, 0.0)).sum(axis=1)
+            most = math.log(size)
+        elif self.measure == "tsallis":
+            entropy = (1.0 - np.exp(self.alpha * lp).sum(axis=1)) / (self.alpha - 1.0)
+            most = (1.0 - size ** (1.0 - self.alpha)) / (self.alpha - 1.0)
+        elif self.measure == "renyi":
+            entropy = np.log(np.exp(self.alpha * lp).sum(axis=1)) / (1.0 - self.alpha)
+            most = math.log(size)
+        else:
+            raise ValueError(f"unknown confidence measure {self.measure!r}")
+        entropy = np.clip(entropy, 0.0, most)
+        if self.normalisation == "lin":
+            return 1.0 - entropy / most
+        return (np.exp(-entropy) - math.exp(-most)) / (1.0 - math.exp(-most))
+
+    def word(self, frame_confidence: np.ndarray, letter_frames: Sequence[int]) -> float:
+        """A word's confidence from the frames that emit its letters (indices into
+        ``frame_confidence``), rounded to four places; 0 for a word with no frames."""
+        import numpy as np
+
+        if not len(letter_frames):
+            return 0.0
+        if self.span:
+            low = max(0, min(letter_frames) - self.context)
+            values = np.asarray(frame_confidence)[low : max(letter_frames) + 1 + self.context]
+        else:
+            values = np.asarray(frame_confidence)[np.asarray(letter_frames, dtype=np.int64)]
+        if self.aggregate == "min":
+            value = float(values.min())
+        elif self.aggregate == "prod":
+            value = float(np.prod(values))
+        else:
+            value = float(values.mean())
+        return round(min(max(value, 0.0), 1.0), 4)
+
+
+METHODS = {
+    "entropy": Confidence(),
+    "max_prob": Confidence("max_prob", aggregate="mean", span=False, context=0),
+}
+"""The methods the ``ctc`` stage's ``confidence`` option names."""

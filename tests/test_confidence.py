@@ -1,0 +1,140 @@
+"""Word confidence from prescribed CTC posteriors: exact frame values, word aggregation, greedy
+and beam words alike, the stage option."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asr_pipeline.ctc import CtcVocabulary, GreedyDecoder
+from asr_pipeline.ctc.confidence import METHODS, Confidence
+
+VOCAB = json.loads((Path(__file__).parent / "fixtures" / "ru_vocab.json").read_text("utf-8"))
+LABELS = tuple(sorted(VOCAB, key=VOCAB.get))
+VOCABULARY = CtcVocabulary(LABELS, blank=0, delimiter=VOCAB["|"], ignored=frozenset({1, 2, 3}))
+FRAME_S = 0.02
+HALF_QUARTERS = np.log([[0.5, 0.25, 0.25]])
+
+
+def test_frame_confidence_of_a_prescribed_distribution() -> None:
+    # Tsallis, alpha 0.75: S = (1 - sum p^0.75) / (0.75 - 1); uniform over 3: (1 - 3^0.25) / -0.25
+    tsallis = (1 - (0.5**0.75 + 2 * 0.25**0.75)) / -0.25
+    uniform = (1 - 3**0.25) / -0.25
+    assert Confidence("tsallis", 0.75, "lin").frames(HALF_QUARTERS)[0] == pytest.approx(
+        1 - tsallis / uniform
+    )
+    assert 1 - tsallis / uniform == pytest.approx(0.04544, abs=1e-5)
+    # Shannon: 1.5 ln 2 nats out of ln 3.
+    assert Confidence("gibbs", normalisation="lin").frames(HALF_QUARTERS)[0] == pytest.approx(
+        1 - 1.5 * math.log(2) / math.log(3)
+    )
+    exp = Confidence("gibbs", normalisation="exp").frames(HALF_QUARTERS)[0]
+    assert exp == pytest.approx((3 * math.exp(-1.5 * math.log(2)) - 1) / 2)
+    renyi = Confidence("renyi", 0.5, "lin").frames(HALF_QUARTERS)[0]
+    assert renyi == pytest.approx(1 - 2 * math.log(0.5**0.5 + 2 * 0.5) / math.log(3))
+    assert METHODS["max_prob"].frames(HALF_QUARTERS)[0] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("measure", ["tsallis", "renyi", "gibbs"])
+@pytest.mark.parametrize("normalisation", ["lin", "exp"])
+def test_a_certain_frame_scores_one_and_a_uniform_frame_zero(measure, normalisation) -> None:
+    certain = np.log(np.eye(40)[[5]] + 1e-30)
+    uniform = np.log(np.full((1, 40), 1 / 40))
+    method = Confidence(measure, 0.5, normalisation)
+    assert method.frames(certain)[0] == pytest.approx(1.0, abs=1e-4)
+    assert method.frames(uniform)[0] == pytest.approx(0.0, abs=1e-9)
+
+
+def frames_of(*rows: dict[str, float]) -> np.ndarray:
+    """Log-probabilities: each row's labels at their probabilities, the rest shared evenly."""
+    out = []
+    for row in rows:
+        probs = np.full(len(LABELS), (1 - sum(row.values())) / (len(LABELS) - len(row)))
+        for label, p in row.items():
+            probs[VOCAB[label]] = p
+        out.append(probs)
+    return np.log(np.stack(out))
+
+
+# frames: 0 blank, 1 д, 2 blank, 3 а (doubtful), 4-5 blank, 6 |, 7-9 blank, 10 н, 11 blank, 12 е
+DA_NE = frames_of(
+    {"<pad>": 0.97},
+    {"д": 0.9},
+    {"<pad>": 0.8},
+    {"а": 0.5, "о": 0.4},
+    {"<pad>": 0.97},
+    {"<pad>": 0.97},
+    {"|": 0.95},
+    {"<pad>": 0.97},
+    {"<pad>": 0.97},
+    {"<pad>": 0.97},
+    {"н": 0.9},
+    {"<pad>": 0.9},
+    {"е": 0.9},
+)
+
+
+def test_entropy_words_multiply_their_span_and_context_and_max_prob_averages_letters() -> None:
+    entropy = METHODS["entropy"]
+    frame = entropy.frames(DA_NE)
+    da, ne = GreedyDecoder(VOCABULARY, entropy).decode(DA_NE, 2.0, FRAME_S)
+    assert (da.text, da.start, da.end, ne.text, ne.start, ne.end) == (
+        "да",
+        2.02,
+        2.08,
+        "не",
+        2.2,
+        2.26,
+    )
+    # да: letters on frames 1..3, eight frames of context either side: frames 0..11;
+    # не: letters on frames 10..12, from frame 2 to the end.
+    assert da.score == pytest.approx(float(np.prod(frame[0:12])), abs=1e-4)
+    assert ne.score == pytest.approx(float(np.prod(frame[2:13])), abs=1e-4)
+    assert da.score < ne.score  # the а frame hesitated between а and о
+    baseline = GreedyDecoder(VOCABULARY, METHODS["max_prob"]).decode(DA_NE, 2.0, FRAME_S)
+    assert [w.score for w in baseline] == pytest.approx([(0.9 + 0.5) / 2, 0.9], abs=1e-4)
+
+
+def test_aggregations_over_letter_frames() -> None:
+    values = np.array([0.9, 0.1, 0.5, 0.8])
+    assert Confidence(aggregate="min", span=False).word(values, [0, 2]) == 0.5
+    assert Confidence(aggregate="mean", span=False).word(values, [0, 3]) == 0.85
+    assert Confidence(aggregate="prod", span=False).word(values, [0, 3]) == 0.72
+    assert Confidence(aggregate="min", span=True, context=0).word(values, [0, 2]) == 0.1
+    assert Confidence(aggregate="min", span=True, context=1).word(values, [2]) == 0.1
+    assert Confidence().word(values, []) == 0.0
+
+
+def test_beam_words_get_the_same_confidence_as_greedy_words() -> None:
+    pytest.importorskip("pyctcdecode")
+    pytest.importorskip("kenlm")
+    from asr_pipeline.ctc.beam import BeamDecoder
+
+    for method in METHODS.values():
+        greedy = GreedyDecoder(VOCABULARY, method).decode(DA_NE, 1.0, FRAME_S)
+        beamed = BeamDecoder(VOCABULARY, None, workers=1, confidence=method).decode(
+            DA_NE, 1.0, FRAME_S
+        )
+        assert [(w.text, w.start, w.end) for w in beamed] == [
+            (w.text, w.start, w.end) for w in greedy
+        ]
+        assert [w.score for w in beamed] == pytest.approx([w.score for w in greedy], abs=1e-4)
+        assert all(w.score is not None and 0.0 <= w.score <= 1.0 for w in beamed)
+
+
+def test_the_ctc_stage_option_chooses_the_method_and_refuses_others() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from asr_pipeline.ctc import CtcStage
+    from asr_pipeline.errors import ConfigError
+
+    model = str(Path(__file__).parent / "fixtures" / "espeak-ru-tiny")
+    stage = CtcStage(model=model, device="cpu", confidence="max_prob")
+    assert stage.decoder.confidence == METHODS["max_prob"]
+    assert CtcStage(model=model, device="cpu").decoder.confidence == METHODS["entropy"]
+    with pytest.raises(ConfigError, match="stages.ctc.confidence"):
+        CtcStage(model=model, device="cpu", confidence="vibes")
