@@ -148,6 +148,25 @@ def test_a_hotword_flips_the_result(arpa: Path) -> None:
     )][0] == "кот"  # fmt: skip
 
 
+def test_a_calls_own_terms_are_hotwords_for_that_call_only(arpa: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asr_pipeline.terms import call_terms
+
+    lp = log_probs(KOT_SPIT)
+    decoder = beam(arpa)
+
+    def first_word(terms: tuple[str, ...]) -> str:
+        with call_terms(terms):
+            return decoder.decode(lp, 0.0, FRAME_S)[0].text
+
+    assert first_word(("Код",)) == "код"  # the request's term, in the model's case
+    assert decoder.decode(lp, 0.0, FRAME_S)[0].text == "кот"  # gone after the call
+    with ThreadPoolExecutor(4) as pool:  # each thread's call sees only its own terms
+        found = list(pool.map(first_word, [("код",), (), ("код",), ()] * 4))
+    assert found == ["код", "кот", "код", "кот"] * 4
+
+
 def test_the_user_vocabulary_feeds_hotwords_in_the_models_case(arpa, tmp_path) -> None:
     vocabulary = tmp_path / "terms.txt"
     vocabulary.write_text("# brands\nКод\niPhone\n", encoding="utf-8")
@@ -483,3 +502,17 @@ def test_an_lm_file_takes_its_own_unigrams(arpa: Path, tmp_path: Path) -> None:
     words.write_text("кот\n", encoding="utf-8")
     files = BeamOptions(lm=str(arpa), unigrams=str(words)).language_model("unused", None)
     assert (files.model, files.unigrams) == (arpa, words)
+
+
+def test_a_calls_terms_reach_the_forked_decoding_pool(arpa: Path) -> None:
+    from asr_pipeline.terms import call_terms
+
+    lp = log_probs(KOT_SPIT)
+    decoder = beam(arpa, workers=2)
+    with call_terms(["код"]):
+        batch = decoder.decode_batch([(lp, 0.0), (lp, 1.0)], FRAME_S)
+    assert [words[0].text for words in batch] == ["код", "код"]
+    assert [words[0].text for words in decoder.decode_batch([(lp, 0.0), (lp, 1.0)], FRAME_S)] == [
+        "кот",
+        "кот",
+    ]

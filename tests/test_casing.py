@@ -324,3 +324,16 @@ def test_f1_on_real_sentences(unknown_words: bool, goal: float) -> None:
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     f1 = 2 * precision * recall / (precision + recall)
     assert f1 >= goal, (precision, recall, f1)
+
+
+def test_a_calls_own_terms_join_the_vocabulary_for_that_call_only() -> None:
+    from asr_pipeline.terms import call_terms
+
+    pipeline = Pipeline().add_stage("casing")
+    spoken = "приходите в зарядье и любим ромашково".split()
+    words = tuple(Word(w, i, i + 0.5, 0.9) for i, w in enumerate(spoken))  # recognised words
+    transcript = Transcript(segments=(Segment(0.0, 10.0, words),), duration=10.0)
+    assert pipeline(transcript).text == "Приходите в зарядье и любим ромашково"
+    with call_terms(["Зарядье", "Ромашково"]):
+        assert pipeline(transcript).text == "Приходите в Зарядье и любим Ромашково"
+    assert pipeline(transcript).text == "Приходите в зарядье и любим ромашково"

@@ -173,6 +173,18 @@ def test_openai_client_gets_digits_in_text(client: openai.OpenAI) -> None:
     assert result.text.startswith("Встреча")
 
 
+def test_the_prompts_terms_case_this_request_only(client: openai.OpenAI, base_url: str) -> None:
+    def text(**options: str) -> str:
+        with SAMPLE.open("rb") as fh:
+            return client.audio.transcriptions.create(model="whisper-1", file=fh, **options).text
+
+    assert "Встреча назначена" in text()
+    assert "Встреча Назначена" in text(prompt="Назначена, Газпром")  # the casing vocabulary
+    assert "Встреча назначена" in text()  # the next request is back to the server's terms
+    response = _post(base_url, SAMPLE.read_bytes(), prompt=",".join(["Term"] * 101))
+    assert response.status_code == 400 and response.json()["error"]["param"] == "prompt"
+
+
 def test_openai_client_gets_word_times_in_verbose_json(client: openai.OpenAI) -> None:
     with SAMPLE.open("rb") as fh:
         result = client.audio.transcriptions.create(
@@ -355,6 +367,20 @@ def test_stream_at_8_khz_keeps_times_in_seconds(base_url: str, speech) -> None:
             start - 0.3 <= final["result"][0]["start"] and final["result"][-1]["end"] <= end + 0.3
         )
     assert "мая" in finals[0]["text"]
+
+
+def test_a_streams_phrase_list_cases_its_own_finals(base_url: str, speech) -> None:
+    samples, _ = speech
+    config = {"phrase_list": ["Назначена"]}
+    replies, code = stream(ws_url(base_url), pcm16(samples), 16000, 0.0, config)
+    finals = [r["text"] for r in replies if r.get("text")]
+    assert code == 1000 and "Встреча Назначена" in finals[0]
+    with sync_client.connect(ws_url(base_url), additional_headers=AUTH) as ws:
+        ws.send(json.dumps({"config": {"phrase_list": "oops"}}))
+        assert "phrase_list" in json.loads(ws.recv())["error"]
+        with pytest.raises(ConnectionClosed):
+            ws.recv()
+        assert ws.close_code == 1007
 
 
 def test_stream_without_words_sends_text_only(base_url: str, speech) -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependencyError, ModelError
 from ..io import TEXT_FILE_LIMIT, regular_file
+from ..terms import call_terms, current_terms
 from ..types import Word
 from .align import align_words
 from .confidence import METHODS, Confidence
@@ -251,6 +252,13 @@ class BeamDecoder:
         cased = (t.upper() if self.case == "upper" else t.lower() for t in terms)
         return [term for term in cased if all(c in known for c in term)]
 
+    def _call_hotwords(self) -> list[str]:
+        """The configured hotwords plus this call's terms (:mod:`asr_pipeline.terms`)."""
+        extra = current_terms()
+        if not extra:
+            return self.hotwords
+        return list(dict.fromkeys([*self.hotwords, *self._usable_hotwords(extra)]))
+
     # -------------------------------------------------------- decoding
 
     def decode(self, log_probs: np.ndarray, start: float, frame_s: float) -> list[Word]:
@@ -264,7 +272,7 @@ class BeamDecoder:
                 beam_width=self.beam_width,
                 beam_prune_logp=self.beam_prune_logp,
                 token_min_logp=self.token_min_logp,
-                hotwords=self.hotwords or None,
+                hotwords=self._call_hotwords() or None,
                 hotword_weight=self.hotword_weight,
             )
         if not beams:
@@ -280,7 +288,8 @@ class BeamDecoder:
         pool = self._pool_for(len(items))
         if pool is None:
             return [self.decode(log_probs, start, frame_s) for log_probs, start in items]
-        return pool.map(functools.partial(_decode_in_worker, self._key, frame_s), items)
+        decode = functools.partial(_decode_in_worker, self._key, frame_s, current_terms())
+        return pool.map(decode, items)
 
     def _prepare(self, log_probs: np.ndarray) -> np.ndarray:
         """Float32 log-probabilities with special tokens folded into the blank."""
@@ -371,9 +380,12 @@ _FORKED: dict[int, BeamDecoder] = {}
 """Decoders being forked into pool workers, by key; each worker finds its own here."""
 
 
-def _decode_in_worker(key: int, frame_s: float, item: tuple[np.ndarray, float]) -> list[Word]:
+def _decode_in_worker(
+    key: int, frame_s: float, terms: tuple[str, ...], item: tuple[np.ndarray, float]
+) -> list[Word]:
     log_probs, start = item
-    return _FORKED[key].decode(log_probs, start, frame_s)
+    with call_terms(terms):  # the caller's terms, which a forked worker's context lacks
+        return _FORKED[key].decode(log_probs, start, frame_s)
 
 
 def _build_decoder(

@@ -11,7 +11,7 @@ import contextlib
 import hmac
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..pipeline import Pipeline
+from ..terms import call_terms
 from . import openai, vosk
 from .settings import ServeOptions
 from .stream import StreamEngine
@@ -58,9 +59,12 @@ class Service:
         self.limiter: anyio.CapacityLimiter | None = None
         self.ready = False
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in a worker thread, at most ``workers`` at a time."""
-        return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self.limiter)
+    async def run(self, fn: Callable[..., T], *args: Any, terms: Sequence[str] = ()) -> T:
+        """``fn(*args)`` in a worker thread, at most ``workers`` at a time; ``terms`` (a
+        request's names and words) are favoured by the stages for this call only."""
+        return await anyio.to_thread.run_sync(
+            partial(_with_terms, tuple(terms), fn, *args), limiter=self.limiter
+        )
 
     def authorized(self, header: str | None, query_key: str | None = None) -> bool:
         """Whether a request carries the key (``Bearer KEY``, or ``?api_key=`` on streams)."""
@@ -128,6 +132,11 @@ def create_app(service: Service) -> Starlette:
     )
     app.state.service = service
     return app
+
+
+def _with_terms(terms: tuple[str, ...], fn: Callable[..., T], *args: Any) -> T:
+    with call_terms(terms):
+        return fn(*args)
 
 
 def _cores() -> int:

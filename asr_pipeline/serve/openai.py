@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zlib
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from ..audio import decode_bytes
 from ..errors import AudioError
 from ..types import Transcript
 from ..writers import get_writer
+from .settings import request_terms
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -86,18 +88,33 @@ async def transcriptions(request: Request) -> Response:
                     f"timestamp_granularities[]: expected word or segment, got {value!r}",
                     "timestamp_granularities[]",
                 )
+        terms = _prompt_terms(form.get("prompt"))
         data = await upload.read()
         name = upload.filename or "file"
         try:
             audio = await service.run(decode_bytes, data, name)
         except AudioError as e:
             raise RequestError(400, str(e), "file", "invalid_file") from None
-        transcript = await service.run(service.pipeline, audio)
+        transcript = await service.run(service.pipeline, audio, terms=terms)
     except RequestError as e:
         return error(e.status, str(e), e.param, e.code)
     except ClientDisconnect:
         return Response(status_code=499)
     return _respond(transcript, response_format, LANGUAGES[language], granularities, service)
+
+
+def _prompt_terms(prompt: Any) -> tuple[str, ...]:
+    """Names and terms from ``prompt``: separated by commas, semicolons or new lines, or word
+    by word when it has none of these; they become hotwords and casing vocabulary."""
+    if prompt is None:
+        return ()
+    if not isinstance(prompt, str):
+        raise RequestError(400, "prompt: expected text", "prompt")
+    parts = re.split(r"[,;\n]", prompt) if re.search(r"[,;\n]", prompt) else prompt.split()
+    try:
+        return request_terms(parts, "prompt")
+    except ValueError as e:
+        raise RequestError(400, str(e), "prompt") from None
 
 
 async def _read_form(request: Request, limit: int) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -46,3 +47,21 @@ class ServeOptions:
             raise ConfigError(
                 f"expected at least 1 second, got {self.max_utterance_s}", "serve.max_utterance_s"
             )
+
+
+MAX_TERMS = 100
+"""The most terms a request may ask to favour (``prompt``, ``phrase_list``)."""
+MAX_TERM_CHARS = 100
+"""The longest term a request may give."""
+
+
+def request_terms(terms: Sequence[str], where: str) -> tuple[str, ...]:
+    """A request's terms, checked against :data:`MAX_TERMS` and :data:`MAX_TERM_CHARS`;
+    raises ValueError naming ``where``."""
+    terms = tuple(t.strip() for t in terms if t.strip())
+    if len(terms) > MAX_TERMS:
+        raise ValueError(f"{where}: at most {MAX_TERMS} terms, got {len(terms)}")
+    for term in terms:
+        if len(term) > MAX_TERM_CHARS:
+            raise ValueError(f"{where}: a term is over {MAX_TERM_CHARS} characters: {term[:40]}...")
+    return terms

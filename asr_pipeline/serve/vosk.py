@@ -19,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..audio import resample
 from ..types import SAMPLE_RATE
+from .settings import request_terms
 from .stream import Final
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ async def stream_endpoint(websocket: WebSocket) -> None:
 async def _serve(websocket: WebSocket, service: Service) -> None:
     recognizer = service.engine.open()
     words = True
+    terms: tuple[str, ...] = ()
     pcm = _Pcm()
     started = False
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=INBOX)
@@ -90,13 +92,13 @@ async def _serve(websocket: WebSocket, service: Service) -> None:
             if text is not None:
                 request = _parse(text)
                 if "eof" in request:
-                    finals = await service.run(recognizer.finish)
+                    finals = await service.run(recognizer.finish, terms=terms)
                     for final in finals or [Final((), "")]:
                         await websocket.send_text(_final(final, words))
                     await websocket.close(code=1000)
                     return
                 if "config" in request and not started:
-                    rate, words = _config(request["config"], words)
+                    rate, words, terms = _config(request["config"], words)
                     pcm = _Pcm(rate)
                     continue
                 raise ProtocolError('expected binary audio frames or {"eof" : 1}')
@@ -111,7 +113,7 @@ async def _serve(websocket: WebSocket, service: Service) -> None:
                     break
                 chunks.append(queued["bytes"])
             samples = pcm.decode(b"".join(chunks))
-            finals = await service.run(recognizer.feed, samples)
+            finals = await service.run(recognizer.feed, samples, terms=terms)
             for final in finals:
                 await websocket.send_text(_final(final, words))
             if not finals:
@@ -143,11 +145,11 @@ def _parse(text: str) -> dict[str, Any]:
     return request
 
 
-def _config(config: Any, words: bool) -> tuple[int, bool]:
-    """The sample rate and whether finals list their words, from a ``config`` message.
+def _config(config: Any, words: bool) -> tuple[int, bool, tuple[str, ...]]:
+    """The sample rate, whether finals list their words, and the ``phrase_list`` (favoured as
+    hotwords and casing vocabulary, beside the pipeline's own), from a ``config`` message.
 
-    ``phrase_list`` and ``max_alternatives`` are accepted; the vocabulary of the pipeline
-    stands for the phrase list.
+    ``max_alternatives`` is accepted and ignored.
     """
     if not isinstance(config, dict):
         raise ProtocolError("config: expected an object", INVALID_DATA)
@@ -158,7 +160,14 @@ def _config(config: Any, words: bool) -> tuple[int, bool]:
         raise ProtocolError(
             f"config.sample_rate: expected {MIN_RATE} to {MAX_RATE} Hz, got {value}", INVALID_DATA
         )
-    return int(value), bool(config.get("words", words))
+    phrases = config.get("phrase_list", [])
+    if not isinstance(phrases, list) or not all(isinstance(p, str) for p in phrases):
+        raise ProtocolError("config.phrase_list: expected a list of strings", INVALID_DATA)
+    try:
+        terms = request_terms(phrases, "config.phrase_list")
+    except ValueError as e:
+        raise ProtocolError(str(e), INVALID_DATA) from None
+    return int(value), bool(config.get("words", words)), terms
 
 
 def _final(final: Final, words: bool) -> str:

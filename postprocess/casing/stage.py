@@ -7,6 +7,7 @@ from typing import Annotated
 
 from asr_pipeline.config import File, Range
 from asr_pipeline.errors import ConfigError
+from asr_pipeline.terms import current_terms
 from asr_pipeline.types import Transcript
 
 from ..vocabulary import read_vocabulary
@@ -51,6 +52,7 @@ class CasingStage:
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError(f"expected a score between 0 and 1, got {min_score}", "min_score")
         terms = read_vocabulary(vocabulary) if vocabulary else ()
+        self.terms = tuple(terms)
         self.rules = CasingRules(
             min_score=min_score,
             names=names,
@@ -70,6 +72,9 @@ class CasingStage:
     def __call__(self, transcript: Transcript) -> Transcript:
         recognised = any(word.score is not None for word in transcript.words)
         rules = self.recognised_rules if recognised else self.rules
+        extra = current_terms()  # a request's own terms, for this call only
+        if extra:
+            rules = dataclasses.replace(rules, vocabulary=FormIndex((*self.terms, *extra)))
         texts: list[str] = []
         starts: list[bool] = []
         previous = None
