@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import configure, evaluate, models
+from . import configure, evaluate, lm, models
+from .finetune import finetune
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
 from .postprocess import postprocess
@@ -52,6 +53,8 @@ app.command("stages")(stages)
 app.command("eval")(evaluate.evaluate)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
+app.command()(finetune)
+app.add_typer(lm.app, name="lm")
 
 
 def main() -> None:
