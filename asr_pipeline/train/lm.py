@@ -291,18 +291,19 @@ def tune_weights(
 
     entries = [Entry(str(i), str(i), Path(str(i)), text) for i, text in enumerate(references)]
     grid = []
-    for alpha in alphas:
-        for beta in betas:
-            options = BeamOptions(lm=str(folder), alpha=alpha, beta=beta, workers=1)
-            decoder = options.build(vocabulary, str(folder), None)
-            try:
-                texts = [
-                    " ".join(w.text for w in decoder.decode(lp, 0.0, frame_s)) for lp in log_probs
-                ]
-            finally:
-                decoder.close()
-            report = score(entries, {str(i): t for i, t in enumerate(texts)})
-            grid.append({"alpha": alpha, "beta": beta, "wer": report.wer, "cer": report.cer})
+    decoder = BeamOptions(lm=str(folder), workers=1).build(vocabulary, str(folder), None)
+    try:
+        for alpha in alphas:
+            for beta in betas:
+                decoder.set_weights(alpha, beta)
+                texts = {
+                    str(i): " ".join(w.text for w in decoder.decode(lp, 0.0, frame_s))
+                    for i, lp in enumerate(log_probs)
+                }
+                report = score(entries, texts)
+                grid.append({"alpha": alpha, "beta": beta, "wer": report.wer, "cer": report.cer})
+    finally:
+        decoder.close()
     best = min(grid, key=lambda g: (g["wer"], g["cer"]))
     return {**best, "grid": grid}
 
