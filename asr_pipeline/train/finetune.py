@@ -199,8 +199,14 @@ def extend_head(loaded: Any, letters: list[str], folder: Path) -> None:
 
 def prepare_model(model: Any, options: FinetuneOptions) -> None:
     """SpecAugment, layerdrop, a NaN-safe CTC loss and the frozen parts."""
+    import torch
+
     config = model.config
     config.mask_time_prob = options.mask_time_prob
+    encoder = model.wav2vec2
+    if options.mask_time_prob > 0 and getattr(encoder, "masked_spec_embed", None) is None:
+        # saved without SpecAugment: the learnt mask vector it needs, as transformers makes it
+        encoder.masked_spec_embed = torch.nn.Parameter(torch.rand(config.hidden_size))
     config.layerdrop = options.layerdrop
     config.ctc_zero_infinity = True
     if options.freeze_feature_encoder:
