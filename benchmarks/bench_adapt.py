@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import random
 import re
@@ -174,7 +175,12 @@ def main() -> None:
     print("$ " + " ".join(command[2:]), flush=True)
     started = time.perf_counter()
     subprocess.run(command, check=True)
-    train_s = time.perf_counter() - started
+    run = json.loads((out / "finetune.json").read_text(encoding="utf-8"))
+    train_s = run["train_s"]
+    print(
+        f"finetune: {run['steps']} steps, training {train_s:.0f} s of "
+        f"{time.perf_counter() - started:.0f} s in all (model loading, data check)"
+    )
     cer_finetuned = cer(test, out)
     print(f"test CER after fine-tuning: {cer_finetuned:.3f}", flush=True)
     lm = out / "language_model"

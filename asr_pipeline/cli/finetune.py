@@ -7,6 +7,12 @@ from typing import Annotated
 
 import typer
 
+from ..train.defaults import (
+    DEFAULT_BATCH_SECONDS,
+    DEFAULT_EPOCHS,
+    DEFAULT_LR,
+    DEFAULT_WARMUP,
+)
 from .options import DeviceOption, InputError, VerboseOption, reporting_errors, say
 
 __all__ = ["finetune"]
@@ -46,17 +52,17 @@ def finetune(
         float | None,
         typer.Option(
             "--epochs",
-            help="Passes over TRAIN (default 30) when --steps is not given.",
+            help=f"Passes over TRAIN (default {DEFAULT_EPOCHS:g}) when --steps is not given.",
             rich_help_panel=TRAINING,
         ),
     ] = None,
     lr: Annotated[
         float, typer.Option("--lr", help="Peak learning rate.", rich_help_panel=TRAINING)
-    ] = 3e-4,
+    ] = DEFAULT_LR,
     warmup: Annotated[
         int,
         typer.Option("--warmup", min=0, help="Warm-up steps.", rich_help_panel=TRAINING),
-    ] = 50,
+    ] = DEFAULT_WARMUP,
     batch_seconds: Annotated[
         float,
         typer.Option(
@@ -64,7 +70,7 @@ def finetune(
             help="Seconds of audio per optimiser step (gradient accumulation beyond memory).",
             rich_help_panel=TRAINING,
         ),
-    ] = 32.0,
+    ] = DEFAULT_BATCH_SECONDS,
     freeze_feature_encoder: Annotated[
         bool,
         typer.Option(

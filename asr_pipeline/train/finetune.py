@@ -26,6 +26,7 @@ from ..errors import AsrPipelineError, ConfigError
 from ..io import atomic_write
 from .check import DataCheck, check_data
 from .data import Sample, greedy_texts, log_probs_of, read_wave
+from .defaults import DEFAULT_BATCH_SECONDS, DEFAULT_EPOCHS, DEFAULT_LR, DEFAULT_WARMUP
 from .text import Alphabet
 
 __all__ = [
@@ -37,10 +38,6 @@ __all__ = [
     "load_checks",
 ]
 
-DEFAULT_LR = 3e-4
-DEFAULT_WARMUP = 50
-DEFAULT_BATCH_SECONDS = 32.0
-DEFAULT_EPOCHS = 30.0
 MICRO_BATCH_SECONDS = {"cpu": 32.0, "cuda": 160.0}
 """Audio in one forward pass; ``batch_seconds`` beyond it is reached by gradient accumulation."""
 BLANK_ALARM_SHARE = 0.9
