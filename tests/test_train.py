@@ -154,6 +154,21 @@ def test_finetune_resume_and_output_folder(data: Path, tiny: Path, tmp_path: Pat
     loaded = load_model(str(out))
     assert loaded.model.lm_head.out_features == 40
     assert loaded.tokenizer.get_vocab() == json.loads((tiny / "vocab.json").read_text("utf-8"))
+    # ... and the ONNX backend exports it: same log-probabilities as torch
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    import torch
+
+    from asr_pipeline.ctc.onnx_export import export_log_probs
+
+    export_log_probs(loaded.model.eval(), tmp_path / "model.onnx", attention_mask=True)
+    wave = tone(1.0, 3)[None]
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"))
+    feeds = {"input_values": wave, "attention_mask": np.ones_like(wave, dtype=np.int64)}
+    got = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})[0]
+    with torch.no_grad():
+        want = torch.log_softmax(loaded.model(torch.from_numpy(wave)).logits, -1).numpy()
+    assert np.allclose(got, want, atol=1e-3)
 
 
 def test_new_letters_extend_the_head(data: Path, tiny: Path, tmp_path: Path):
