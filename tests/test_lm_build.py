@@ -1,4 +1,4 @@
-"""``asr-pipeline lm build``: Kneser-Ney ARPA from the user's text, read back by the beam decoder."""
+"""`asr-pipeline lm build`: Kneser-Ney ARPA from the user's text, read by the beam decoder."""
 
 from __future__ import annotations
 
@@ -32,9 +32,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def random_corpus(sentences: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     weights = [1 / (rank + 1) for rank in range(len(WORDS))]  # Zipf-like, as text is
-    return [
-        " ".join(rng.choices(WORDS, weights, k=rng.randint(3, 8))) for _ in range(sentences)
-    ]
+    return [" ".join(rng.choices(WORDS, weights, k=rng.randint(3, 8))) for _ in range(sentences)]
 
 
 def conditional_sum(model: kenlm.Model, context: list[str], vocabulary: list[str]) -> float:
@@ -93,7 +91,7 @@ def test_lm_build_then_beam_decode(tiny: Path, tmp_path: Path):
         app, ["lm", "build", str(corpus), "-o", str(lm_dir), "--model", str(tiny), "--verbose"]
     )
     assert result.exit_code == 0, result.output
-    assert "3 sentences" in result.output.replace("4 sentences", "3 sentences") or result.output
+    assert "4 sentences" in result.output  # "Мир: 12 раз." is cut in two at the digits
     assert "built in" in result.output and "3-grams" in result.output
     unigrams = (lm_dir / "unigrams.txt").read_text(encoding="utf-8").split()
     assert sorted(unigrams) == ["мир", "привет", "раз"]  # digits split the line, case folded

@@ -110,9 +110,10 @@ def test_check_passes_clean_data_and_reports_hours(data: Path, tiny: Path):
 
 
 def test_nemo_clips_of_a_longer_file(tiny: Path, tmp_path: Path):
+    from transformers import AutoTokenizer
+
     from asr_pipeline.train.check import check_data
     from asr_pipeline.train.text import Alphabet
-    from transformers import AutoTokenizer
 
     sf.write(tmp_path / "long.wav", tone(4.0, 0), 16_000)
     sf.write(tmp_path / "other.wav", tone(4.0, 1), 16_000)
@@ -124,7 +125,9 @@ def test_nemo_clips_of_a_longer_file(tiny: Path, tmp_path: Path):
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")
     found = check_data(path, Alphabet.of_tokenizer(AutoTokenizer.from_pretrained(tiny)))
     assert [(s.start, s.end) for s in found.samples] == [(0.5, 1.5)]
-    assert len(found.errors) == 1 and "line 2" in found.errors[0] and "ends after" in found.errors[0]
+    assert (
+        len(found.errors) == 1 and "line 2" in found.errors[0] and "ends after" in found.errors[0]
+    )
 
 
 # ---------------------------------------------------------------- training

@@ -99,9 +99,7 @@ def check_data(
                 char_lines.setdefault(char, []).append(entry.line)
                 char_counts[char] += target.count(char)
         sample = _sample(entry, target, frame_s, min_s, max_s, found.errors)
-        if sample is not None and not unknown:
-            found.samples.append(sample)
-        elif sample is not None and not any(c.isdigit() or not c.isalpha() for c in unknown):
+        if sample is not None and all(c.isalpha() for c in unknown):  # new letters are learnt
             found.samples.append(sample)
     where = found.manifest
     if digit_lines:
