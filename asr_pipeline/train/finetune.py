@@ -224,13 +224,21 @@ def prepare_model(model: Any, options: FinetuneOptions) -> None:
 
 def save_model(loaded: Any, folder: Path) -> None:
     """Model (safetensors), tokenizer and feature extractor; each file replaced atomically."""
+    from transformers.utils import logging
+
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".saving-") as tmp:
-        loaded.model.save_pretrained(tmp, safe_serialization=True)
-        loaded.tokenizer.save_pretrained(tmp)
-        loaded.feature_extractor.save_pretrained(tmp)
-        for path in Path(tmp).iterdir():
-            os.replace(path, folder / path.name)
+    bars = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()  # transformers' "Writing model shards" bar, at every save
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".saving-") as tmp:
+            loaded.model.save_pretrained(tmp, safe_serialization=True)
+            loaded.tokenizer.save_pretrained(tmp)
+            loaded.feature_extractor.save_pretrained(tmp)
+            for path in Path(tmp).iterdir():
+                os.replace(path, folder / path.name)
+    finally:
+        if bars:
+            logging.enable_progress_bar()
 
 
 # ---------------------------------------------------------------- training pieces
