@@ -34,6 +34,9 @@ BUILTIN_WRITERS = {
     "vtt": "asr_pipeline.writers:VttWriter",
     "md": "asr_pipeline.writers:MarkdownWriter",
     "docx": "asr_pipeline.writers:DocxWriter",
+    "textgrid": "asr_pipeline.writers:TextGridWriter",
+    "eaf": "asr_pipeline.writers:EafWriter",
+    "ctm": "asr_pipeline.writers:CtmWriter",
 }
 
 

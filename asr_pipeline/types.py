@@ -7,7 +7,7 @@ editing in place. Times are seconds, absolute to the source file.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TextIO, runtime_checkable
 
@@ -26,6 +26,7 @@ __all__ = [
     "Transcript",
     "Word",
     "Writer",
+    "confidence",
 ]
 
 SAMPLE_RATE = 16_000
@@ -134,6 +135,19 @@ class Word:
         return cls(text, words[0].start, words[-1].end, min(scores) if scores else None)
 
 
+def confidence(words: Iterable[Word]) -> float | None:
+    """The confidence of a stretch of words (a segment, a clip): its least sure word's score.
+
+    One doubtful word is enough to make a stretch worth checking, so the lowest score stands for
+    all (as in :meth:`Word.merge`). Words without a score are left out; None when none has one.
+
+    >>> confidence([Word("да", 0.0, 0.2, 0.9), Word("нет", 0.3, 0.5, 0.6), Word("ну", 0.6, 0.7)])
+    0.6
+    """
+    scores = [w.score for w in words if w.score is not None]
+    return min(scores) if scores else None
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch of speech: its span, its words, and who spoke (when known)."""
@@ -148,6 +162,11 @@ class Segment:
     @property
     def text(self) -> str:
         return " ".join(w.text for w in self.words)
+
+    @property
+    def confidence(self) -> float | None:
+        """See :func:`confidence`."""
+        return confidence(self.words)
 
 
 @dataclass(frozen=True, slots=True)

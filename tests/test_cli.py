@@ -27,6 +27,8 @@ from asr_pipeline.writers import get_writer
 
 runner = CliRunner()
 SRT_SPAN = re.compile(r"\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}")
+ANNOTATION = ("textgrid", "eaf", "ctm")
+"""The annotation writers (asr_pipeline/writers/annotation.py)."""
 
 
 class FakeAsr:
@@ -428,7 +430,7 @@ def test_config_init_writes_every_option_and_reads_back(tmp_path: Path) -> None:
     written = resolve_config(load_config(path)).to_dict()
     assert written["stages"] == expected["stages"]
     assert written["pipeline"] == ["t_asr", "t_suffix"]
-    assert set(written["writers"]) == {"txt", "json", "srt", "vtt", "md", "docx"}
+    assert set(written["writers"]) == {"txt", "json", "srt", "vtt", "md", "docx", *ANNOTATION}
     again = invoke("config", "init", path)
     assert again.exit_code == 2 and "already exists; --force" in again.stderr
     assert invoke("config", "init", "-", "--stages", "t_shout").stdout.startswith("# asr-pipeline")

@@ -219,6 +219,55 @@ def test_tsv_and_jsonl_manifests_read_alike(tmp_path: Path) -> None:
     assert [e.line for e in read_manifest(tmp_path / "m.tsv")] == [3, 4]
 
 
+def test_nemo_manifest_lines_are_spans_of_their_files(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "m.jsonl",
+        {"audio_filepath": "talk.wav", "text": "раз", "offset": 0, "duration": 1.5},
+        {"audio_filepath": "talk.wav", "text": "два", "offset": 1.5, "duration": 2, "speaker": "A"},
+        {"audio": "whole.wav", "text": "три", "id": "w"},
+    )
+    first, second, whole = read_manifest(tmp_path / "m.jsonl")
+    assert (first.audio, first.path, first.span) == ("talk.wav", tmp_path / "talk.wav", (0, 1.5))
+    assert (second.id, second.span, dict(second.tags)) == (
+        "talk.wav@1.5-3.5",
+        (1.5, 3.5),
+        {"speaker": "A"},
+    )
+    assert first.is_span and not whole.is_span and whole.span == (0.0, None)
+
+
+class LoudOrQuiet:
+    """Says "громко" for audio louder than 0.05 RMS and "тихо" otherwise."""
+
+    def __call__(self, transcript: Transcript) -> Transcript:
+        samples = transcript.audio.read()
+        loud = float(np.sqrt(np.mean(samples**2))) > 0.05
+        word = Word("громко" if loud else "тихо", 0.0, transcript.duration)
+        return replace(transcript, segments=(replace(transcript.segments[0], words=(word,)),))
+
+
+def test_eval_recognises_only_each_span(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    quiet_then_loud = np.concatenate([np.zeros(16_000), 0.3 * rng.standard_normal(24_000)])
+    sf.write(tmp_path / "talk.wav", quiet_then_loud.astype("float32"), 16_000)
+    manifest = write_jsonl(
+        tmp_path / "m.jsonl",
+        {"audio_filepath": "talk.wav", "text": "тихо", "offset": 0.0, "duration": 0.9},
+        {"audio_filepath": "talk.wav", "text": "громко", "offset": 1.1, "duration": 1.4},
+        {"audio_filepath": "talk.wav", "text": "громко", "offset": 3.0, "id": "late"},
+    )
+    register_stage("t_loudness")(LoudOrQuiet)
+    try:
+        result = invoke(manifest, "--stages", "t_loudness", "-o", tmp_path / "r.json")
+    finally:
+        stage_registry.unregister("t_loudness")
+    assert result.exit_code == 1, result.output  # the third span starts after the file's end
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["wer"] == 0 and data["files"] == 2
+    assert sorted(f["audio_s"] for f in data["per_file"]) == pytest.approx([0.9, 1.4])
+    assert data["failed"][0]["id"] == "late" and "after the end" in data["failed"][0]["error"]
+
+
 MALFORMED = [
     ("m.tsv", "audio\ttext\na.wav\tпривет\nb.wav\n", "line 3: expected 2 tab-separated fields"),
     ("m.tsv", "audio\ttranscript\na.wav\tпривет\n", "line 1: no 'text' column"),
@@ -234,6 +283,13 @@ MALFORMED = [
     ),
     ("m.jsonl", '["a.wav", "раз"]\n', "line 1: expected a JSON object"),
     ("m.jsonl", '{"audio": "a.wav", "text": ""}\n', "line 1: empty reference text"),
+    ("m.tsv", "audio\ttext\toffset\na.wav\tраз\tсекунда\n", "line 2: 'offset' must be a number"),
+    ("m.jsonl", '{"audio": "a.wav", "text": "раз", "duration": 0}\n', "'duration' must be a posi"),
+    (
+        "m.jsonl",
+        '{"audio_filepath": "a.wav", "text": "раз", "offset": 1, "duration": 2}\n' * 2,
+        "line 2: span of audio file 'a.wav' is already on line 1",
+    ),
 ]
 
 

@@ -116,10 +116,9 @@ def test_nemo_clips_of_a_longer_file(tiny: Path, tmp_path: Path):
     from asr_pipeline.train.text import Alphabet
 
     sf.write(tmp_path / "long.wav", tone(4.0, 0), 16_000)
-    sf.write(tmp_path / "other.wav", tone(4.0, 1), 16_000)
-    lines = [
-        {"audio": "long.wav", "id": "a", "text": "привет", "offset": 0.5, "duration": 1.0},
-        {"audio": "other.wav", "id": "b", "text": "мир", "offset": 3.5, "duration": 1.0},
+    lines = [  # NeMo's keys: two clips of one file, the second running past its end
+        {"audio_filepath": "long.wav", "text": "привет", "offset": 0.5, "duration": 1.0},
+        {"audio_filepath": "long.wav", "text": "мир", "offset": 3.5, "duration": 1.0},
     ]
     path = tmp_path / "clips.jsonl"
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), encoding="utf-8")

@@ -10,6 +10,7 @@ import typer
 
 from .. import __version__
 from . import configure, evaluate, lm, models
+from .annotate import annotate, import_annotations_command
 from .finetune import finetune
 from .listing import stages
 from .options import build_pipeline, pipeline_config, reporting_errors
@@ -51,6 +52,8 @@ app.command()(postprocess)
 app.command()(render)
 app.command("stages")(stages)
 app.command("eval")(evaluate.evaluate)
+app.command()(annotate)
+app.command("import-annotations")(import_annotations_command)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
 app.command()(finetune)

@@ -173,15 +173,19 @@ def _recognise(
     started = time.perf_counter()
     recognition = Recognition(Pipeline(config))
     info["load_s"] = time.perf_counter() - started
-    by_path = {entry.path: entry for entry in entries}
+    queue = iter(entries)  # run_batch takes the entries' paths in this same order
     result = run_batch(
-        list(by_path),
-        lambda path: recognition.transcribe(by_path[path]),
+        [entry.path for entry in entries],
+        lambda path: recognition.transcribe(next(queue)),
         {},
         Path("."),
         verbose=verbose,
     )
-    failures = {by_path[path].id: message for path, message in result.failed}
+    unrecognised = [entry.id for entry in entries if entry.id not in recognition.texts]
+    failures = {
+        entry_id: message
+        for entry_id, (_, message) in zip(unrecognised, result.failed, strict=True)
+    }
     info |= recognition.metadata or {"config_hash": config.hash, "stages": list(config.pipeline)}
     return score(
         entries,

@@ -37,7 +37,7 @@ OutputDirOption = Annotated[
 OverwriteOption = Annotated[
     bool, typer.Option("--overwrite", help="Redo inputs whose outputs all exist already.")
 ]
-FORMAT_HELP = "Comma-separated output formats: txt, md, docx, srt, vtt, json."
+FORMAT_HELP = "Comma-separated output formats: txt, md, docx, srt, vtt, json, textgrid, eaf, ctm."
 ChannelsOption = Annotated[
     bool,
     typer.Option(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .manifest import Entry, Hypotheses, ManifestError, check_audio, read_hypotheses, read_manifest
 from .normalize import Normalization
-from .recognize import Recognition
+from .recognize import Recognition, span_audio
 from .report import alignments_text, report_paths, write_report
 from .score import (
     Counts,
@@ -56,6 +56,7 @@ __all__ = [
     "require_jiwer",
     "score",
     "score_file",
+    "span_audio",
     "write_report",
 ]
 

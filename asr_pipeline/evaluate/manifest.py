@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,9 @@ __all__ = [
 ]
 
 REQUIRED = ("audio", "text")
-RESERVED = frozenset({"audio", "text", "id"})
+AUDIO_KEYS = ("audio", "audio_filepath")
+"""The audio column: ours, or NeMo's manifest key."""
+RESERVED = frozenset({*AUDIO_KEYS, "text", "id", "offset", "duration"})
 JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson", ".json"})
 
 
@@ -31,7 +35,7 @@ class ManifestError(AsrPipelineError, ValueError):
 
 @dataclass(frozen=True)
 class Entry:
-    """One manifest line: an audio file, its reference text and its tags."""
+    """One manifest line: an audio file (or a span of it), its reference text and its tags."""
 
     id: str
     audio: str
@@ -42,6 +46,21 @@ class Entry:
     tags: Mapping[str, str] = field(default_factory=dict)
     line: int = 0
     manifest: Path | None = None
+    offset: float | None = None
+    """Where the span to recognise starts (seconds); None: the file's start."""
+    duration: float | None = None
+    """How long the span lasts (seconds); None: to the file's end."""
+
+    @property
+    def is_span(self) -> bool:
+        """True when only part of the file is to be recognised."""
+        return self.offset is not None or self.duration is not None
+
+    @property
+    def span(self) -> tuple[float, float | None]:
+        """``(start, end)`` in seconds of the audio to recognise; end None is the file's end."""
+        start = self.offset or 0.0
+        return start, None if self.duration is None else start + self.duration
 
     @property
     def where(self) -> str:
@@ -52,9 +71,11 @@ class Entry:
 def read_manifest(path: str | Path) -> list[Entry]:
     """Entries from a TSV (header line naming the columns) or JSONL manifest.
 
-    Columns/keys: ``audio`` and ``text`` (required), ``id`` (default: the audio path) and any
-    others, taken as tags. Blank lines are skipped. Raises :class:`ManifestError` with the
-    line number for a malformed line, a missing column, an empty reference or a duplicate.
+    Columns/keys: ``audio`` (or NeMo's ``audio_filepath``) and ``text`` (required), ``offset``
+    and ``duration`` (seconds: only that span of the file is meant), ``id`` (default: the audio
+    path, plus the span) and any others, taken as tags. Blank lines are skipped. Raises
+    :class:`ManifestError` with the line number for a malformed line, a missing column, an empty
+    reference, a bad span or a duplicate.
     """
     path = Path(path)
     try:
@@ -100,7 +121,7 @@ def _tsv_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int, d
     header_line, header = lines[0]
     columns = [c.strip() for c in header.split("\t")]
     for name in REQUIRED:
-        if name not in columns:
+        if name not in columns and not (name == "audio" and AUDIO_KEYS[1] in columns):
             found = ", ".join(repr(c) for c in columns)
             raise ManifestError(
                 f"{path}: line {header_line}: no '{name}' column in the header (found {found}); "
@@ -126,7 +147,7 @@ def _jsonl_rows(path: Path, lines: list[tuple[int, str]]) -> Iterator[tuple[int,
     for number, line in lines:
         row = _json_object(path, number, line)
         for name in REQUIRED:
-            if name not in row:
+            if name not in row and not (name == "audio" and AUDIO_KEYS[1] in row):
                 raise ManifestError(f"{path}: line {number}: no '{name}' key")
         yield number, row
 
@@ -145,7 +166,8 @@ def _json_object(path: Path, number: int, line: str) -> dict[str, Any]:
 
 def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
     where = f"{path}: line {number}"
-    audio, text = row["audio"], row["text"]
+    audio = row["audio"] if "audio" in row else row[AUDIO_KEYS[1]]
+    text = row["text"]
     if not isinstance(audio, str) or not audio.strip():
         raise ManifestError(f"{where}: 'audio' must be a file path, got {audio!r}")
     audio = audio.strip()
@@ -153,8 +175,15 @@ def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
         raise ManifestError(f"{where}: 'text' must be a string, got {text!r}")
     if not text.strip():
         raise ManifestError(f"{where}: empty reference text for '{audio}'")
+    offset = _seconds(where, row, "offset", positive=False)
+    duration = _seconds(where, row, "duration", positive=True)
     entry_id = row.get("id")
-    entry_id = audio if entry_id is None or str(entry_id).strip() == "" else str(entry_id).strip()
+    if entry_id is None or str(entry_id).strip() == "":
+        entry_id = (
+            audio if offset is None and duration is None else _span_id(audio, offset, duration)
+        )
+    else:
+        entry_id = str(entry_id).strip()
     tags = {}
     for name, value in row.items():
         if name in RESERVED or value is None:
@@ -164,18 +193,41 @@ def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
         if str(value).strip():
             tags[str(name)] = str(value).strip()
     resolved = Path(audio) if Path(audio).is_absolute() else path.parent / audio
-    return Entry(entry_id, audio, resolved, text, tags, number, path)
+    return Entry(entry_id, audio, resolved, text, tags, number, path, offset, duration)
+
+
+def _seconds(where: str, row: dict[str, Any], name: str, *, positive: bool) -> float | None:
+    """An optional time in seconds (a number, or a number as text in TSV)."""
+    value = row.get(name)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
+        wanted = "a positive number" if positive else "a number >= 0"
+        raise ManifestError(f"{where}: '{name}' must be {wanted} of seconds, got {value!r}")
+    return seconds
+
+
+def _span_id(audio: str, offset: float | None, duration: float | None) -> str:
+    """``talk.wav@12.5-17.25``: the default id of a span."""
+    start = offset or 0.0
+    end = "" if duration is None else f"{start + duration:g}"
+    return f"{audio}@{start:g}-{end}"
 
 
 def _check_unique(path: Path, entries: list[Entry]) -> None:
     ids: dict[str, int] = {}
-    audio: dict[str, int] = {}
+    audio: dict[tuple[str, tuple[float, float | None]], int] = {}
     for entry in entries:
-        key = os.path.normpath(entry.path)
+        key = (os.path.normpath(entry.path), entry.span)
         for seen, value, what in ((audio, key, "audio file"), (ids, entry.id, "id")):
             first = seen.setdefault(value, entry.line)
             if first != entry.line:
                 shown = entry.id if what == "id" else entry.audio
+                what = "span of audio file" if what == "audio file" and entry.is_span else what
                 raise ManifestError(
                     f"{path}: line {entry.line}: {what} '{shown}' is already on line {first}"
                 )
@@ -212,7 +264,11 @@ def read_hypotheses(source: str | Path, entries: Sequence[Entry]) -> Hypotheses:
 
 
 def _jsonl_hypotheses(path: Path, entries: Sequence[Entry]) -> Hypotheses:
-    by_audio = {os.path.normpath(e.audio): e for e in entries}
+    counts = Counter(os.path.normpath(e.audio) for e in entries)
+    # spans of one file are told apart by their ids only
+    by_audio = {
+        os.path.normpath(e.audio): e for e in entries if counts[os.path.normpath(e.audio)] == 1
+    }
     by_id = {e.id: e for e in entries}
     result = Hypotheses()
     first_line: dict[str, int] = {}

@@ -12,9 +12,26 @@ from .manifest import Entry
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
-    from ..types import Transcript
+    from ..types import Audio, Transcript
 
-__all__ = ["Recognition"]
+__all__ = ["Recognition", "span_audio"]
+
+
+def span_audio(entry: Entry) -> Audio:
+    """The entry's span of its file, every channel kept, as audio in memory (times from 0)."""
+    import numpy as np
+
+    from ..types import Audio
+
+    audio = Audio.open(entry.path)
+    start, end = entry.span
+    if start >= audio.duration:
+        raise AsrPipelineError(
+            f"{entry.where}: the span starts at {start:g} s, after the end of {entry.audio} "
+            f"({audio.duration:.2f} s)"
+        )
+    channels = [audio.read(start, end, channel=c) for c in range(audio.channels)]
+    return Audio.from_array(np.stack(channels), source=str(entry.path))
 
 
 @dataclass
@@ -32,7 +49,7 @@ class Recognition:
     def transcribe(self, entry: Entry) -> Transcript:
         """Recognise one entry and record its text and timing; errors propagate."""
         started = time.perf_counter()
-        transcript = self.pipeline(entry.path)
+        transcript = self.pipeline(span_audio(entry) if entry.is_span else entry.path)
         elapsed = time.perf_counter() - started
         self.texts[entry.id] = transcript.text
         self.timings[entry.id] = (transcript.duration or 0.0, elapsed)

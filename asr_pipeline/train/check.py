@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import AudioError
 from ..evaluate.manifest import Entry, ManifestError, read_manifest
-from .data import Sample, entry_span
+from .data import Sample
 from .text import Alphabet
 
 __all__ = ["MAX_SECONDS", "MIN_SECONDS", "DataCheck", "check_data"]
@@ -134,15 +134,15 @@ def _sample(
     if not target:
         errors.append(f"{entry.where}: the text is empty once normalised ({entry.text!r})")
         return None
+    start, end = entry.span
     try:
-        start, length = entry_span(entry)
         if not entry.path.is_file():
             raise AudioError(f"audio file not found: {entry.path}")
         file_s = probe(entry.path).duration
-    except (AudioError, ManifestError) as e:
+    except AudioError as e:
         errors.append(f"{entry.where}: {e}")
         return None
-    end = file_s if length is None else start + length
+    end = file_s if end is None else end
     if end > file_s + 0.05:
         errors.append(
             f"{entry.where}: the clip {start:.2f}-{end:.2f} s ends after the audio "

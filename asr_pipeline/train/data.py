@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..evaluate.manifest import Entry, ManifestError
+from ..evaluate.manifest import Entry
 
 if TYPE_CHECKING:
     from ..ctc.decode import CtcVocabulary
 
-__all__ = ["Sample", "entry_span", "greedy_texts", "log_probs_of", "read_wave"]
+__all__ = ["Sample", "greedy_texts", "log_probs_of", "read_wave"]
 
 
 @dataclass(frozen=True)
@@ -27,27 +27,6 @@ class Sample:
     @property
     def duration(self) -> float:
         return self.end - self.start
-
-
-def _number(entry: Entry, name: str) -> float | None:
-    value = getattr(entry, name, None)
-    if value is None:
-        value = entry.tags.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ManifestError(f"{entry.where}: '{name}' must be seconds, got {value!r}") from None
-    if number < 0:
-        raise ManifestError(f"{entry.where}: '{name}' must not be negative, got {value!r}")
-    return number
-
-
-def entry_span(entry: Entry) -> tuple[float, float | None]:
-    """``(offset, duration)`` of a manifest line in seconds: NeMo's clip of a longer file
-    (``offset``/``duration`` keys), else the whole file (``0.0, None``)."""
-    return _number(entry, "offset") or 0.0, _number(entry, "duration")
 
 
 def read_wave(sample: Sample) -> np.ndarray:

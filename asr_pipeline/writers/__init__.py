@@ -12,7 +12,8 @@ format name through :data:`asr_pipeline.registry.writers`, so plugins can add fo
 'добрый день\\n'
 
 Formats: ``txt``, ``md`` and ``docx`` (paragraphs with timestamps and speakers), ``srt`` and
-``vtt`` (subtitles), ``json`` (everything, readable again by ``render``).
+``vtt`` (subtitles), ``json`` (everything, readable again by ``render``); ``textgrid``,
+``eaf`` and ``ctm`` (annotation tools: Praat, ELAN, scoring kits).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..errors import ConfigError, UnknownNameError
 from ..io import atomic_write
 from ..registry import writers as writer_registry
 from ..types import Transcript, Writer
+from .annotation import CtmWriter, EafWriter, TextGridWriter
 from .data import JsonWriter
 from .document import DocxWriter
 from .markdown import MarkdownWriter
@@ -33,10 +35,13 @@ from .subtitles import SrtWriter, VttWriter
 from .text import TextWriter
 
 __all__ = [
+    "CtmWriter",
     "DocxWriter",
+    "EafWriter",
     "JsonWriter",
     "MarkdownWriter",
     "SrtWriter",
+    "TextGridWriter",
     "TextWriter",
     "VttWriter",
     "get_writer",
