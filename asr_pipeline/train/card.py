@@ -21,7 +21,7 @@ def _rates(scores: dict | None) -> str:
 def model_card(result: FinetuneResult) -> str:
     """Base model and revision, data hours, steps, dev WER/CER before and after."""
     options = result.options
-    revision = result.base_revision or "(a local folder: no revision)"
+    revision = f"`{result.base_revision}`" if result.base_revision else "none (a local folder)"
     dev = f"{result.dev_hours:.2f} h" if result.dev_hours is not None else "none"
     best = result.best
     lines = [
@@ -32,9 +32,8 @@ def model_card(result: FinetuneResult) -> str:
         "",
         f"# Fine-tuned from {result.base_model}",
         "",
-        f"- Base model: `{result.base_model}`, revision `{revision}`",
-        f"- Training data: {result.train_hours:.2f} h (`{options.get('eval_manifest') and 'dev'}`"
-        f" set: {dev})",
+        f"- Base model: `{result.base_model}`, revision {revision}",
+        f"- Training data: {result.train_hours:.2f} h of audio; dev set: {dev}",
         f"- Steps: {result.steps} ({result.epochs:g} epochs) in {result.train_s / 60:.1f} min; "
         f"kept: step {best['step'] if best else result.steps}",
         f"- Learning rate {options['lr']:g}, warm-up {options['warmup']} steps, "
