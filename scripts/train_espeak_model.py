@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -782,98 +781,19 @@ def evaluate(
 
 
 # ---------------------------------------------------------------------------------------------
-# Word language model (interpolated Kneser-Ney, written as ARPA)
+# Word language model (interpolated Kneser-Ney, asr_pipeline.train.lm)
 # ---------------------------------------------------------------------------------------------
 
 
-def kneser_ney_arpa(sentences: list[str], order: int = 3) -> str:
-    """ARPA text of an interpolated modified-free Kneser-Ney model with one discount per order.
-
-    Each stored probability is the interpolated estimate and each backoff weight is the mass the
-    history leaves to the lower order, so unseen n-grams score ``backoff(h) * p(w | h')`` and every
-    conditional distribution sums to one.
-    """
-    counts: list[Counter] = [Counter() for _ in range(order + 1)]
-    for sentence in sentences:
-        tokens = ["<s>"] + sentence.split() + ["</s>"]
-        for n in range(1, order + 1):
-            for i in range(len(tokens) - n + 1):
-                gram = tuple(tokens[i : i + n])
-                if gram != ("<s>",):
-                    counts[n][gram] += 1
-    # Lower orders use continuation counts, except n-grams that start a sentence.
-    kn: list[Counter] = [Counter() for _ in range(order + 1)]
-    kn[order] = counts[order]
-    for n in range(1, order):
-        for gram in counts[n]:
-            if gram[0] == "<s>":
-                kn[n][gram] = counts[n][gram]
-        for gram in counts[n + 1]:
-            kn[n][gram[1:]] += 1
-    discounts = {}
-    for n in range(1, order + 1):
-        n1 = sum(1 for c in kn[n].values() if c == 1)
-        n2 = sum(1 for c in kn[n].values() if c == 2)
-        discounts[n] = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
-    vocab = sorted({g[0] for g in kn[1]} | {"<unk>"})
-    probs: list[dict[tuple, float]] = [{} for _ in range(order + 1)]
-    backoffs: list[dict[tuple, float]] = [{} for _ in range(order + 1)]
-    # Unigrams: discounted continuation counts interpolated with a uniform distribution.
-    total = sum(kn[1].values())
-    d = discounts[1]
-    left = d * len(kn[1]) / total
-    for word in vocab:
-        probs[1][(word,)] = max(kn[1].get((word,), 0) - d, 0) / total + left / len(vocab)
-    for n in range(2, order + 1):
-        history_total: Counter = Counter()
-        history_types: Counter = Counter()
-        for gram, count in kn[n].items():
-            history_total[gram[:-1]] += count
-            history_types[gram[:-1]] += 1
-        d = discounts[n]
-        for history, total_h in history_total.items():
-            backoffs[n - 1][history] = d * history_types[history] / total_h
-        for gram, count in kn[n].items():
-            history = gram[:-1]
-            lower = lookup(probs, backoffs, gram[1:])
-            probs[n][gram] = (
-                max(count - d, 0) / history_total[history] + backoffs[n - 1][history] * lower
-            )
-    lines = ["", "\\data\\"]
-    lines += [f"ngram {n}={len(probs[n]) + (1 if n == 1 else 0)}" for n in range(1, order + 1)]
-    for n in range(1, order + 1):
-        lines += ["", f"\\{n}-grams:"]
-        if n == 1:
-            lines.append(f"-99\t<s>\t{math.log10(backoffs[1].get(('<s>',), 1.0)):.6f}")
-        for gram in sorted(probs[n]):
-            entry = f"{math.log10(probs[n][gram]):.6f}\t{' '.join(gram)}"
-            if n < order and gram in backoffs[n]:
-                entry += f"\t{math.log10(backoffs[n][gram]):.6f}"
-            lines.append(entry)
-    lines += ["", "\\end\\", ""]
-    return "\n".join(lines)
-
-
-def lookup(probs: list[dict], backoffs: list[dict], gram: tuple) -> float:
-    """p(gram[-1] | gram[:-1]) through backoff, from the orders computed so far."""
-    if gram in probs[len(gram)]:
-        return probs[len(gram)][gram]
-    if len(gram) == 1:
-        return probs[1][("<unk>",)]
-    return backoffs[len(gram) - 1].get(gram[:-1], 1.0) * lookup(probs, backoffs, gram[1:])
-
-
 def write_language_model(lm_text: Path, out: Path) -> None:
-    """The ARPA file, unigrams and attrs.json (alpha/beta are added once chosen)."""
+    """The ARPA file, unigrams and attrs.json (alpha/beta are added once chosen), built by the
+    package's ``lm build`` code."""
+    from asr_pipeline.train.lm import write_language_model as write_folder
+
     sentences = [to_target(s) for s in lm_text.read_text("utf-8").splitlines() if s.strip()]
     folder = out / "language_model"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "lm.arpa").write_text(kneser_ney_arpa(sentences), "utf-8")
-    words = sorted({w for s in sentences for w in s.split()})
-    (folder / "unigrams.txt").write_text("\n".join(words) + "\n", "utf-8")
-    attrs = {"unk_score_offset": -10.0, "score_boundary": True}
-    (folder / "attrs.json").write_text(json.dumps(attrs, indent=2) + "\n", "utf-8")
-    log(f"language model: {len(sentences)} sentences, {len(words)} words -> {folder}")
+    summary = write_folder(sentences, folder)
+    log(f"language model: {summary.sentences} sentences, {summary.vocabulary} words -> {folder}")
 
 
 ALPHAS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0)
@@ -909,9 +829,9 @@ def tune_language_model(
 
 
 def set_language_model_weights(folder: Path, alpha: float, beta: float) -> None:
-    path = folder / "language_model" / "attrs.json"
-    attrs = {"alpha": alpha, "beta": beta} | json.loads(path.read_text("utf-8"))
-    path.write_text(json.dumps(attrs, indent=2) + "\n", "utf-8")
+    from asr_pipeline.train.lm import set_weights
+
+    set_weights(folder / "language_model", alpha, beta)
 
 
 # ---------------------------------------------------------------------------------------------

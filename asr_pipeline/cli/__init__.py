@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from .. import __version__
-from . import configure, evaluate, models
+from . import configure, evaluate, lm, models
 from .align import align
 from .annotate import annotate, import_annotations_command
+from .finetune import finetune
 from .listing import stages
 from .options import build_pipeline, pipeline_config, quiet_help_types, reporting_errors
 from .postprocess import postprocess
@@ -61,6 +62,8 @@ app.command("import-annotations")(import_annotations_command)
 app.command()(serve)
 app.add_typer(configure.app, name="config")
 app.add_typer(models.app, name="models")
+app.command()(finetune)
+app.add_typer(lm.app, name="lm")
 
 
 def main() -> None:

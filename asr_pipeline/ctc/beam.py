@@ -245,6 +245,11 @@ class BeamDecoder:
         self._pool: Any = None
         self._pool_lock = threading.Lock()
 
+    def set_weights(self, alpha: float, beta: float) -> None:
+        """Change the language model's weight and the word bonus (tuning them on dev audio)."""
+        self.alpha, self.beta = float(alpha), float(beta)
+        self._decoder.reset_params(alpha=self.alpha, beta=self.beta)
+
     def _usable_hotwords(self, terms: Sequence[str]) -> list[str]:
         """Terms in the language model's case; those with letters the model cannot emit are
         dropped (a Latin brand name for a Cyrillic model)."""
