@@ -242,9 +242,15 @@ def test_an_interrupted_run_resumes_where_it_stopped(short: Path, tmp_path: Path
 
 def test_eval_on_ray_scores_what_local_scores(short: Path, tmp_path: Path) -> None:
     manifest = tmp_path / "manifest.tsv"
-    rows = [("one.wav", SENTENCES[2]), ("two.wav", " ".join(SENTENCES[3:5]))]
+    rows = [
+        ("one.wav", SENTENCES[2], "", ""),
+        ("two.wav", " ".join(SENTENCES[3:5]), "", ""),
+        ("two.wav", SENTENCES[3], "0", "1.5"),  # a span of a file, as import-annotations writes
+    ]
     manifest.write_text(
-        "audio\ttext\n" + "".join(f"{short / a}\t{t}\n" for a, t in rows), encoding="utf-8"
+        "audio\ttext\toffset\tduration\n"
+        + "".join(f"{short / a}\t{t}\t{o}\t{d}\n" for a, t, o, d in rows),
+        encoding="utf-8",
     )
     reports = {}
     for name, options in (("local", ()), ("ray", ("--executor", "ray", "--workers", "2"))):
@@ -254,4 +260,18 @@ def test_eval_on_ray_scores_what_local_scores(short: Path, tmp_path: Path) -> No
         assert result.exit_code == 0, result.output
         reports[name] = report.with_suffix(".hyp.jsonl").read_text(encoding="utf-8")
     assert reports["ray"] == reports["local"]
-    assert len(reports["ray"].splitlines()) == 2
+    assert len(reports["ray"].splitlines()) == 3
+
+
+def test_annotate_on_ray_cuts_what_local_cuts(short: Path, tmp_path: Path) -> None:
+    sources = [str(short / "one.wav"), str(short / "two.wav")]
+    found = {}
+    for name, options in (("local", ()), ("ray", ("--executor", "ray", "--workers", "2"))):
+        dataset = tmp_path / name
+        arguments = ["annotate", *sources, "-o", str(dataset), *ARGS[2:], *options]
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        clips = sorted(path.name for path in (dataset / "audio").iterdir())
+        found[name] = (clips, (dataset / "manifest.jsonl").read_text(encoding="utf-8"))
+    assert found["ray"] == found["local"]
+    assert found["ray"][0], "no clips were cut"

@@ -13,10 +13,11 @@ command-line faces of these.
 """
 
 from .clips import Clip, Cutting, cut_clips
-from .dataset import DATASET_FORMATS, Dataset, SourceRecord
+from .dataset import DATASET_FORMATS, AddToDataset, Dataset, SourceRecord
 from .labelstudio import LABELING_CONFIG, AnnotationError, Imported, import_annotations, read_export
 
 __all__ = [
+    "AddToDataset",
     "DATASET_FORMATS",
     "LABELING_CONFIG",
     "AnnotationError",

@@ -29,7 +29,7 @@ from ..types import SAMPLE_RATE, Transcript, Word
 from .clips import Clip, cut_clips
 from .labelstudio import LABELING_CONFIG, task
 
-__all__ = ["DATASET_FORMATS", "Dataset", "SourceRecord"]
+__all__ = ["DATASET_FORMATS", "AddToDataset", "Dataset", "SourceRecord"]
 
 DATASET_FORMATS = ("nemo", "hf", "labelstudio")
 """Formats written over the whole dataset (the others are writers, one file per source)."""
@@ -267,3 +267,24 @@ def _read_record(path: Path) -> SourceRecord:
             f"{path}: not a clip record written by asr-pipeline annotate ({e}); "
             "delete it to annotate that source again"
         ) from None
+
+
+@dataclass
+class AddToDataset:
+    """Adds each transcript's clips to the dataset at ``root``, where the transcript was made
+    (this process, or a Ray worker writing into a shared folder): a batch job's ``then``."""
+
+    root: Path
+    min_duration: float = 1.0
+    max_duration: float = 20.0
+    min_confidence: float = 0.0
+    stage = "dataset"
+    """The stage a failure is recorded under."""
+    _dataset: Dataset | None = field(default=None, init=False, repr=False)
+
+    def __call__(self, transcript: Transcript) -> SourceRecord:
+        if self._dataset is None:  # read once per process, on the first file
+            self._dataset = Dataset(
+                self.root, self.min_duration, self.max_duration, self.min_confidence
+            )
+        return self._dataset.add(transcript)

@@ -5,12 +5,19 @@ from typing import Annotated
 
 import typer
 
-from ..annotate import DATASET_FORMATS, AnnotationError, Dataset, import_annotations
+from ..annotate import DATASET_FORMATS, AddToDataset, AnnotationError, Dataset, import_annotations
 from ..errors import UnknownNameError
-from ..pipeline import Pipeline
+from ..executors import Job, by_duration, run_job
 from ..registry import writers as writer_registry
-from ..types import Transcript
-from .batch import check_stems, collect_inputs, make_writers, output_paths, report, run_batch
+from .batch import check_stems, collect_inputs, make_writers, output_paths, report
+from .execution import (
+    AddressOption,
+    CpusOption,
+    ExecutorOption,
+    GpusOption,
+    WorkersOption,
+    executor_from_options,
+)
 from .options import (
     ConfigOption,
     DeviceOption,
@@ -98,6 +105,11 @@ def annotate(
     model: ModelOption = None,
     device: DeviceOption = None,
     vocabulary: VocabularyOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: AddressOption = None,
+    workers: WorkersOption = None,
+    cpus_per_worker: CpusOption = None,
+    gpus_per_worker: GpusOption = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Turn recordings into a speech dataset: clips with draft labels to check and correct.
@@ -106,9 +118,15 @@ def annotate(
 
     A failed file does not stop the batch. Sources done already are skipped.
 
+    --executor ray cuts the files on Ray workers, which write into DATASET (a shared folder on
+    a cluster; see docs/scale.md).
+
     Manifests are rebuilt over the whole dataset: re-running resumes and adds to it.
     """
     with reporting_errors(verbose):
+        runner = executor_from_options(
+            executor, ray_address, workers, cpus_per_worker, gpus_per_worker
+        )
         names = list(dict.fromkeys(f.strip().lower() for f in formats.split(",") if f.strip()))
         if not names:
             raise InputError("--format: give at least one format, e.g. nemo,hf")
@@ -140,15 +158,10 @@ def annotate(
             outputs += output_paths(source, dataset.annotations, writers).values()
             done = not overwrite and all(path.exists() for path in outputs)
             (skipped if done else pending).append(source)
-        pipeline = Pipeline(config_) if pending else Pipeline()
-
-        def process(path: Path) -> Transcript:
-            transcript = pipeline(path)
-            dataset.add(transcript)
-            return transcript
-
-        result = run_batch(pending, process, writers, dataset.annotations, verbose=verbose)
-        result.skipped = skipped
+        add = AddToDataset(output, min_duration, max_duration, min_confidence)
+        job = Job(writers, dataset.annotations, config=config_, verbose=verbose, then=add)
+        result = run_job(runner, job, by_duration(pending), skipped=skipped)
+        dataset = Dataset(output, min_duration, max_duration, min_confidence)  # as written
         for path in dataset.export(dataset_formats, audio_url_prefix=audio_url_prefix):
             say(f"wrote {path}")
         _summary(dataset)

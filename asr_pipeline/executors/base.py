@@ -8,6 +8,7 @@ follows the same rules.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -123,6 +124,9 @@ class Outcome:
     """The item's span, which tells apart outcomes of one file's spans."""
     turns: list[tuple[str, float, float]] | None = None
     """Speaker turns ``(speaker, start, end)``, kept only when the job writes no files."""
+    started_at: float | None = None
+    """When the file's work began (seconds since the epoch, the worker's clock): with the
+    outcomes' ``seconds`` it shows when workers were busy (``benchmarks/bench_scale.py``)."""
 
     @property
     def ok(self) -> bool:
@@ -153,6 +157,9 @@ class Job:
     config: PipelineConfig | None = None
     process: Callable[[Path], Transcript] | None = None
     verbose: bool = False
+    then: Callable[[Transcript], object] | None = None
+    """Run on each transcript where it was made, before its outputs are written (``annotate``
+    cuts its clips there); picklable, for Ray's workers."""
 
     def build(self) -> Callable[[Path], Transcript]:
         """The ``Path -> Transcript`` function a worker runs."""
@@ -165,11 +172,19 @@ class Job:
 
 def process_file(job: Job, process: Callable[[Path], Transcript], item: Item) -> Outcome:
     """Run one file and write its outputs atomically; any failure becomes the outcome."""
+    started_at = time.time()
+    return dataclasses.replace(_process_file(job, process, item), started_at=started_at)
+
+
+def _process_file(job: Job, process: Callable[[Path], Transcript], item: Item) -> Outcome:
     source = item.path
     started = time.perf_counter()
     stage = "pipeline"
     try:
         transcript = process(source if item.span is None else read_span(source, item.span))
+        if job.then is not None:
+            stage = getattr(job.then, "stage", "then")
+            job.then(transcript)
         seconds = time.perf_counter() - started
         stage = "write"
         if job.output_dir is not None:

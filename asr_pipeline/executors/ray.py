@@ -1,9 +1,11 @@
 """The Ray executor: Ray Data batch inference over an actor pool, on one machine or a cluster.
 
-Each pool actor builds the pipeline once and processes one file per call, writing its outputs
-into the output folder itself (a shared filesystem on a cluster). Files go out one per block,
-longest first, so memory stays bounded and no long file starts last. An actor whose process dies
-is restarted and its file retried, up to ``retries`` times; then the file is recorded as failed.
+Each pool actor builds the pipeline once and processes one group of files per call, writing
+their outputs into the output folder itself (a shared filesystem on a cluster). Files go out
+longest first, a long file alone and short ones in groups of about a minute of audio (one block
+each), so memory stays bounded, no long file starts last, and short files do not pay a round
+trip each. An actor whose process dies is restarted and its group retried, up to ``retries``
+times; then its unfinished files are recorded as failed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ __all__ = ["RayExecutor"]
 
 DEFAULT_RETRIES = 2
 """Times a file is retried after its worker process died on it."""
+GROUP_S = 60.0
+"""Short files travel to a worker in groups of about this much audio: a worker's round trip
+costs tens of milliseconds, which a one-sentence file would pay again and again."""
+GROUP_FILES = 32
+"""The most files in a group (when their durations are unknown, say)."""
 
 
 class RayExecutor:
@@ -120,8 +127,8 @@ class RayExecutor:
         context.enable_progress_bars = False
         context.execution_options.preserve_order = False
         rows = [
-            {"path": str(item.path), "duration": item.duration, "span": json.dumps(item.span)}
-            for item in items
+            {"items": json.dumps([[str(i.path), i.duration, i.span] for i in group])}
+            for group in groups(items, self.workers)
         ]
         seen = set()
         try:
@@ -143,7 +150,7 @@ class RayExecutor:
                 )
 
     def _dataset(self, ray: Any, job: Job, rows: list[dict[str, Any]]) -> Any:
-        """One file per block, in the given order, through a pool of ``workers`` actors."""
+        """One group of files per block, in the given order, through ``workers`` actors."""
         with warnings.catch_warnings():
             # Ray Data's own advice for actor retries is map_batches(..., max_restarts=...),
             # though newer Ray releases flag these keyword arguments as deprecated
@@ -166,8 +173,23 @@ class RayExecutor:
             )
 
 
+def groups(items: Sequence[Item], workers: int) -> list[list[Item]]:
+    """``items`` (longest first) in consecutive groups of at least :data:`GROUP_S` of audio
+    (less when the batch is small: a quarter of each worker's share) or
+    :data:`GROUP_FILES` files, so that short files share a round trip; long files go alone."""
+    least = min(GROUP_S, sum(item.duration for item in items) / (4 * workers))
+    found: list[list[Item]] = []
+    group: list[Item] = []
+    for item in items:
+        group.append(item)
+        if sum(i.duration for i in group) >= least or len(group) >= GROUP_FILES:
+            found.append(group)
+            group = []
+    return [*found, group] if group else found
+
+
 class _Worker:
-    """One pool actor: builds the pipeline once, then processes one file per call."""
+    """One pool actor: builds the pipeline once, then processes one group of files per call."""
 
     def __init__(self, job: Job, threads: int, cwd: str) -> None:
         if os.path.isdir(cwd):  # relative paths mean the same as on the driver
@@ -181,17 +203,15 @@ class _Worker:
         from pathlib import Path
 
         outcomes = [
-            process_file(self.job, self.process, Item(Path(str(path)), float(duration), _span(s)))
-            for path, duration, s in zip(
-                batch["path"], batch["duration"], batch["span"], strict=True
-            )
+            process_file(self.job, self.process, Item(Path(path), duration, _span(span)))
+            for group in batch["items"]
+            for path, duration, span in json.loads(group)
         ]
         return {"outcome": [o.to_json() for o in outcomes]}
 
 
-def _span(text: str) -> tuple[float, float | None] | None:
-    span = json.loads(text)
-    return None if span is None else (span[0], span[1])
+def _span(span: list[float | None] | None) -> tuple[float, float | None] | None:
+    return None if span is None else (float(span[0] or 0.0), span[1])
 
 
 def _failure(error: Exception) -> str:
