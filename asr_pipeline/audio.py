@@ -143,12 +143,15 @@ def stream(
         yield block_start / SAMPLE_RATE, np.ascontiguousarray(data, dtype=np.float32)
 
 
-def decode_bytes(data: bytes, name: str = "<bytes>") -> Audio:
+def decode_bytes(data: bytes, name: str = "<bytes>", max_seconds: float | None = None) -> Audio:
     """Decode a whole file held in memory (an upload) into 16 kHz float32 samples.
 
     Nothing touches the disk. ``name`` stands for the file in error messages; empty data, data
-    that is not audio and corrupt audio raise :class:`AudioError`.
+    that is not audio, corrupt audio and audio longer than ``max_seconds`` (checked as it is
+    decoded) raise :class:`AudioError`.
     """
+    limit = None if max_seconds is None else round(max_seconds * SAMPLE_RATE)
+    decoded = 0
     if not data:
         raise AudioError(f"{name}: the file is empty (0 bytes)")
     parts: list[np.ndarray] = []
@@ -160,6 +163,11 @@ def decode_bytes(data: bytes, name: str = "<bytes>") -> Audio:
                 if not parts and position:  # audio starting after the container's clock
                     parts.append(np.zeros((chunk.shape[0], max(position, 0)), np.float32))
                 parts.append(chunk)
+                decoded += chunk.shape[1]
+                if limit is not None and decoded > limit:
+                    raise AudioError(
+                        f"{name}: more than {max_seconds:g} s of audio; send a shorter file"
+                    )
     except av.FFmpegError as e:
         raise AudioError(
             f"{name}: cannot open as audio; the file is corrupt or not audio/video ({_reason(e)})"

@@ -8,6 +8,7 @@ espeak-ng speech through the Vosk protocol.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import io
 import json
@@ -307,6 +308,16 @@ def test_upload_over_the_limit_is_413_while_reading(base_url: str) -> None:
     assert response.status_code == 413
 
 
+def test_an_upload_decoding_to_too_much_audio_is_refused(
+    base_url: str, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = dataclasses.replace(service.engine.options, max_upload_audio_s=2.0)
+    monkeypatch.setattr(service.engine, "options", options)
+    response = _post(base_url, SAMPLE.read_bytes())  # about 7 s of speech
+    assert response.status_code == 400
+    assert "more than 2 s of audio" in response.json()["error"]["message"]
+
+
 def test_a_failing_pipeline_sends_no_traceback(
     base_url: str, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,6 +392,20 @@ def test_a_streams_phrase_list_cases_its_own_finals(base_url: str, speech) -> No
         with pytest.raises(ConnectionClosed):
             ws.recv()
         assert ws.close_code == 1007
+
+
+def test_a_silent_client_is_closed_after_the_idle_timeout(
+    base_url: str, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    options = dataclasses.replace(service.engine.options, idle_timeout_s=0.5)
+    monkeypatch.setattr(service.engine, "options", options)
+    with sync_client.connect(ws_url(base_url), additional_headers=AUTH) as ws:
+        ws.send(pcm16(silence(0.1)))
+        assert "partial" in json.loads(ws.recv())
+        assert "nothing received" in json.loads(ws.recv(timeout=10))["error"]
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert ws.close_code == 1001
 
 
 def test_stream_without_words_sends_text_only(base_url: str, speech) -> None:

@@ -92,7 +92,8 @@ async def transcriptions(request: Request) -> Response:
         data = await upload.read()
         name = upload.filename or "file"
         try:
-            audio = await service.run(decode_bytes, data, name)
+            longest = service.engine.options.max_upload_audio_s
+            audio = await service.run(decode_bytes, data, name, longest)
         except AudioError as e:
             raise RequestError(400, str(e), "file", "invalid_file") from None
         transcript = await service.run(service.pipeline, audio, terms=terms)

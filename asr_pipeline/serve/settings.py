@@ -24,6 +24,9 @@ class ServeOptions:
             is refreshed (its frames are not kept).
         right_context_s: the newest audio whose frames stay provisional until more audio
             follows (recognised again at the next refresh).
+        max_upload_audio_s: an upload that decodes to more audio than this is refused (it is
+            decoded in memory: 3 hours of mono audio take about 700 MB).
+        idle_timeout_s: a stream that sends nothing for this long is closed, freeing its slot.
     """
 
     endpoint_silence_s: float = 0.5
@@ -31,9 +34,17 @@ class ServeOptions:
     partial_interval_s: float = 0.5
     left_context_s: float = 1.0
     right_context_s: float = 0.5
+    max_upload_audio_s: float = 10800.0
+    idle_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("endpoint_silence_s", "max_utterance_s", "partial_interval_s"):
+        for name in (
+            "endpoint_silence_s",
+            "max_utterance_s",
+            "partial_interval_s",
+            "max_upload_audio_s",
+            "idle_timeout_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(
                     f"expected seconds > 0, got {getattr(self, name)}", f"serve.{name}"

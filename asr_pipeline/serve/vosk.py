@@ -33,6 +33,7 @@ MIN_RATE, MAX_RATE = 8_000, 48_000
 TRY_AGAIN_LATER = 1013
 UNSUPPORTED_DATA = 1003
 INVALID_DATA = 1007
+GOING_AWAY = 1001
 INBOX = 64
 """Messages a stream may have waiting; beyond that the server stops reading from the client."""
 
@@ -81,11 +82,12 @@ async def _serve(websocket: WebSocket, service: Service) -> None:
     pcm = _Pcm()
     started = False
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=INBOX)
+    idle = service.engine.options.idle_timeout_s
     reader = asyncio.create_task(_read(websocket, inbox))
     held: dict[str, Any] | None = None  # a message taken out of turn, handled next
     try:
         while True:
-            message, held = held or await inbox.get(), None
+            message, held = held or await _next(inbox, idle), None
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000))
             text, data = message.get("text"), message.get("bytes")
@@ -121,6 +123,14 @@ async def _serve(websocket: WebSocket, service: Service) -> None:
                 await websocket.send_text(partial)
     finally:
         reader.cancel()
+
+
+async def _next(inbox: asyncio.Queue[dict[str, Any]], idle_s: float) -> dict[str, Any]:
+    """The client's next message; a client silent for ``idle_s`` is closed."""
+    try:
+        return await asyncio.wait_for(inbox.get(), idle_s)
+    except asyncio.TimeoutError:
+        raise ProtocolError(f"nothing received for {idle_s:g} s; closing", GOING_AWAY) from None
 
 
 async def _read(websocket: WebSocket, inbox: asyncio.Queue[dict[str, Any]]) -> None:
