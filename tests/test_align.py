@@ -166,6 +166,35 @@ def test_text_never_spoken_and_speech_never_written_are_reported(espeak_case) ->
     assert [s.confidence is not None for s in transcript.segments] == [True, True]
 
 
+def test_log_probs_are_held_for_the_window_not_the_file(
+    espeak_case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asr_pipeline.align as aligner
+    from asr_pipeline import Audio
+    from asr_pipeline.ctc import CtcStage
+
+    spoken, text, whole, model = espeak_case
+    made: list[aligner.Frames] = []
+
+    class Recorded(aligner.Frames):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(aligner, "Frames", Recorded)
+    monkeypatch.setattr(aligner, "BLOCK_S", 2.0)  # blocks far shorter than the recording
+    stage = CtcStage(model=str(model), device="cpu")
+    samples = np.concatenate([spoken.samples] * 6)  # about 50 s: the text, six times over
+    again = aligner.align(Audio.from_array(samples), "\n".join([text] * 6), stage, lookahead_s=4)
+    report = again.metadata.extra["alignment"]["utterances"]
+    assert [u["found"] for u in report] == [True, False, True] * 6
+    assert [w.text for w in again.words] == [w.text for w in whole.words] * 6
+    (frames,) = made
+    total = round(len(samples) / 16_000 / stage.recognizer.frame_s)
+    assert frames.known >= 0.95 * total  # the whole recording was seen (a frame less a block)...
+    assert frames.peak < total / 2  # ...but never held at once
+
+
 def test_cli_writes_the_transcript_json_and_reports_what_is_missing(espeak_case, tmp_path) -> None:
     from asr_pipeline.cli import app
 

@@ -1,12 +1,12 @@
 """Forced alignment: a known transcript timed against its audio with the CTC model.
 
-:func:`align` reads the audio in blocks (the ``ctc`` stage's windows and batches), keeps the
-log-probabilities (a few bytes per label and frame: about 30 MB an hour for a 40-letter model,
-never the audio), and places the text's utterances (sentences) one after another: each is
-looked for in a window that starts where the previous one ended and reaches ``lookahead_s``
-beyond its expected length, as the best CTC path spelling it that may start and end anywhere
-in the window (:func:`spot`); a short window of :data:`NEAR_S` past it is tried first. Memory
-is bounded by that window, not by the file.
+:func:`align` places the text's utterances (sentences) one after another: each is looked for
+in a window that starts where the previous one ended and reaches ``lookahead_s`` beyond its
+expected length, as the best CTC path spelling it that may start and end anywhere in the window
+(:func:`spot`); a short window of :data:`NEAR_S` past it is tried first. The model's
+log-probabilities are computed block by block (:data:`BLOCK_S` of audio, the ``ctc`` stage's
+windows and batches) as the search reaches them, and dropped once it has passed them
+(:class:`Frames`): memory is bounded by the window and a block, not by the file.
 
 An utterance whose best path is poor (score below ``min_score``) is *not found*: it gets no
 times, is reported with the span where it was expected, and the next one is looked for from
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from ..ctc import CtcStage
 
-__all__ = ["Placed", "align", "spot"]
+__all__ = ["Frames", "Placed", "align", "spot"]
 
 BLOCK_S = 300.0
 """Seconds of audio read and recognised at a time."""
@@ -141,7 +141,7 @@ def align(
     ``found``) and the ``unaligned_audio`` (``start``, ``end``, ``heard``)."""
     from .. import __version__
 
-    log_probs, times = _log_probs(audio, stage)
+    frames = Frames(audio, stage)
     recognizer, vocabulary = stage.recognizer, stage.decoder.vocabulary
     frame_s = recognizer.frame_s
     ids = {label.lower(): i for i, label in enumerate(vocabulary.labels) if len(label) == 1}
@@ -151,16 +151,17 @@ def align(
     if vocabulary.delimiter is not None:
         silent.append(vocabulary.delimiter)
     lookahead, near = round(lookahead_s / frame_s), round(NEAR_S / frame_s)
-    cursor, total = 0, len(log_probs)
+    cursor = 0
     report: list[dict[str, Any]] = []
     segments: list[Segment] = []
-    placed_frames: list[tuple[int, int]] = []
+    unaligned: list[dict[str, Any]] = []
+    hear = _Listener(stage, min_gap_s)
     for utterance in utterances(text, set(ids)):
         spelled = [[ids[c] for c in word] for t in utterance.tokens for word in t.spoken]
         letters = sum(len(w) for w in spelled)
         found = None
         for reach in (6 * letters + near, 8 * letters + lookahead):  # most are found near
-            found = spot(log_probs[cursor : min(total, cursor + reach)], spelled, silent)
+            found = spot(frames.window(cursor, cursor + reach), spelled, silent)
             if found is not None and found.score >= min_score:
                 break
         if found is None or found.score < min_score:
@@ -169,10 +170,10 @@ def align(
                 {"text": utterance.text, "start": None, "end": None, "score": score, "found": False}
             )
             continue
-        words = _words(utterance, found, cursor, times, frame_s)
+        words = _words(utterance, found, cursor, frames, frame_s)
         start_frame, end_frame = cursor + found.first, cursor + found.end
+        unaligned += hear(frames, cursor, start_frame)
         segments.append(Segment(words[0].start, words[-1].end, tuple(words)))
-        placed_frames.append((start_frame, end_frame))
         report.append(
             {
                 "text": utterance.text,
@@ -183,8 +184,13 @@ def align(
             }
         )
         cursor = end_frame
+        frames.release(cursor)
+    while frames.window(cursor, cursor + frames.block).shape[0]:  # audio after the last text
+        end = min(frames.known, cursor + frames.block)
+        unaligned += hear(frames, cursor, end)
+        cursor = end
+        frames.release(cursor)
     _place_missing(report, audio.duration)
-    unaligned = _unaligned_audio(log_probs, times, placed_frames, stage, min_gap_s)
     metadata = Metadata(
         version=__version__,
         model=stage.model,
@@ -196,27 +202,65 @@ def align(
     return Transcript(tuple(segments), audio.source, audio.duration, metadata, audio)
 
 
-def _log_probs(audio: Audio, stage: CtcStage) -> tuple[np.ndarray, np.ndarray]:
-    """The model's log-probabilities over the whole audio, block by block, and each frame's
-    start time (seconds)."""
-    import numpy as np
+class Frames:
+    """The model's log-probabilities over ``audio``, computed a block at a time as far as they
+    are asked for, and held only from the last :meth:`release` on. Indices are absolute frame
+    numbers from the audio's start. :attr:`peak` is the most frames ever held at once."""
 
-    recognizer = stage.recognizer
-    parts, times = [], []
-    for start, samples in audio.blocks(BLOCK_S):
-        found = recognizer.log_probs([(0, samples)]).get(0)
-        if found is None or not len(found):
-            continue
-        parts.append(found)
-        times.append(start + np.arange(len(found)) * recognizer.frame_s)
-    if not parts:
-        size = stage.backend.vocabulary_size
-        return np.zeros((0, size), dtype=np.float32), np.zeros(0)
-    return np.concatenate(parts), np.concatenate(times)
+    def __init__(self, audio: Audio, stage: CtcStage, block_s: float | None = None) -> None:
+        import numpy as np
+
+        block_s = block_s or BLOCK_S
+        self._recognizer = stage.recognizer
+        self._blocks = audio.blocks(block_s)
+        self.block = round(block_s / stage.recognizer.frame_s)
+        """Frames in a block, about."""
+        self._held = np.zeros((0, stage.backend.vocabulary_size), dtype=np.float32)
+        self._first = 0
+        """The absolute index of the first frame held."""
+        self._starts: list[tuple[int, float]] = []
+        """``(first frame, start time)`` of every block read: a few numbers an hour."""
+        self._done = False
+        self.peak = 0
+
+    @property
+    def known(self) -> int:
+        """Frames computed so far (the absolute index after the last)."""
+        return self._first + len(self._held)
+
+    def window(self, start: int, end: int) -> np.ndarray:
+        """Frames ``[start, end)``, cut short at the audio's end; ``start`` must not be before
+        the last release."""
+        import numpy as np
+
+        if start < self._first:
+            raise ValueError(f"frame {start} was released (held from {self._first})")
+        while self.known < end and not self._done:
+            block = next(self._blocks, None)
+            if block is None:
+                self._done = True
+                break
+            found = self._recognizer.log_probs([(0, block[1])]).get(0)
+            if found is not None and len(found):
+                self._starts.append((self.known, block[0]))
+                self._held = np.concatenate((self._held, found))
+                self.peak = max(self.peak, len(self._held))
+        return self._held[start - self._first : end - self._first]
+
+    def release(self, before: int) -> None:
+        """Forget the frames before ``before``."""
+        drop = min(max(0, before - self._first), len(self._held))
+        self._held = self._held[drop:].copy()
+        self._first += drop
+
+    def time(self, index: int) -> float:
+        """The start time (seconds) of frame ``index``."""
+        first, start = next((f, s) for f, s in reversed(self._starts) if f <= index)
+        return start + (index - first) * self._recognizer.frame_s
 
 
 def _words(
-    utterance: Utterance, found: Placed, offset: int, times: np.ndarray, frame_s: float
+    utterance: Utterance, found: Placed, offset: int, frames: Frames, frame_s: float
 ) -> list[Word]:
     """The utterance's tokens as written, each spanning its spoken words (a number's words
     share one span), scored by their lowest word."""
@@ -225,8 +269,8 @@ def _words(
         n = len(token.spoken)
         spans, scores = found.spans[k : k + n], found.word_scores[k : k + n]
         k += n
-        start = float(times[offset + spans[0][0]])
-        end = float(times[offset + spans[-1][1] - 1]) + frame_s
+        start = frames.time(offset + spans[0][0])
+        end = frames.time(offset + spans[-1][1] - 1) + frame_s
         words.append(Word(token.text, round(start, 3), round(end, 3), round(min(scores), 4)))
     return words
 
@@ -243,31 +287,22 @@ def _place_missing(report: list[dict[str, Any]], duration: float) -> None:
         item["start"], item["end"] = round(previous, 3), round(following, 3)
 
 
-def _unaligned_audio(
-    log_probs: np.ndarray,
-    times: np.ndarray,
-    placed: list[tuple[int, int]],
-    stage: CtcStage,
-    min_gap_s: float,
-) -> list[dict[str, Any]]:
-    """Stretches of at least ``min_gap_s`` outside every placed utterance where greedy
+class _Listener:
+    """Finds stretches of at least ``min_gap_s`` outside the placed utterances where greedy
     decoding hears words."""
-    from ..ctc import GreedyDecoder
 
-    decoder = GreedyDecoder(stage.decoder.vocabulary)
-    frame_s = stage.recognizer.frame_s
-    edges = [0, *(f for span in placed for f in span), len(log_probs)]
-    found = []
-    for low, high in zip(edges[0::2], edges[1::2], strict=True):
-        if high <= low or (high - low) * frame_s < min_gap_s:
-            continue
-        words = decoder.decode(log_probs[low:high], float(times[low]), frame_s)
-        if words:
-            found.append(
-                {
-                    "start": words[0].start,
-                    "end": words[-1].end,
-                    "heard": " ".join(w.text for w in words),
-                }
-            )
-    return found
+    def __init__(self, stage: CtcStage, min_gap_s: float) -> None:
+        from ..ctc import GreedyDecoder
+
+        self.decoder = GreedyDecoder(stage.decoder.vocabulary)
+        self.frame_s = stage.recognizer.frame_s
+        self.min_gap_s = min_gap_s
+
+    def __call__(self, frames: Frames, low: int, high: int) -> list[dict[str, Any]]:
+        if high <= low or (high - low) * self.frame_s < self.min_gap_s:
+            return []
+        words = self.decoder.decode(frames.window(low, high), frames.time(low), self.frame_s)
+        if not words:
+            return []
+        heard = " ".join(w.text for w in words)
+        return [{"start": words[0].start, "end": words[-1].end, "heard": heard}]
