@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from asr_pipeline.cli import app
 from asr_pipeline.cli.batch import make_writers
-from asr_pipeline.cli.progress import BatchProgress
 from asr_pipeline.config import resolve_config
 from asr_pipeline.executors import Item, Job, Outcome, by_duration, run_job
+from asr_pipeline.executors.progress import BatchProgress
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("ray.data")

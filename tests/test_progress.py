@@ -12,7 +12,7 @@ from test_ctc_decode import FrameCodeBackend, audio_with, recognizer
 
 from asr_pipeline import Segment, Transcript
 from asr_pipeline.cli.batch import run_batch
-from asr_pipeline.cli.progress import BatchProgress, audio_duration, format_duration
+from asr_pipeline.executors.progress import BatchProgress, audio_duration, format_duration
 from asr_pipeline.progress import audio_progress, report_audio
 from asr_pipeline.writers import get_writer
 

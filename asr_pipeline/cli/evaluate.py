@@ -25,6 +25,7 @@ from ..evaluate import (
     write_report,
 )
 from ..executors import Executor, Item, Job, Span, run_job
+from ..executors.progress import audio_duration
 from .execution import (
     AddressOption,
     CpusOption,
@@ -46,7 +47,6 @@ from .options import (
     reporting_errors,
     say,
 )
-from .progress import audio_duration
 
 __all__ = ["evaluate", "print_report"]
 

@@ -27,8 +27,8 @@ from ..types import Transcript, Writer
 from ..writers import write_transcript
 
 if TYPE_CHECKING:
-    from ..cli.progress import BatchProgress
     from ..config import PipelineConfig
+    from .progress import BatchProgress
 
 __all__ = [
     "FAILURES_FILE",
@@ -100,7 +100,7 @@ def by_duration(paths: Iterable[Path]) -> list[Item]:
 
     A file whose duration cannot be read goes last; its own run reports why.
     """
-    from ..cli.progress import audio_duration
+    from .progress import audio_duration
 
     items = [Item(path, audio_duration(path)) for path in paths]
     return sorted(items, key=lambda item: -item.duration)
@@ -276,7 +276,7 @@ def run_job(
     folder gets the run's failures (:data:`FAILURES_FILE`) and a line in :data:`RUNS_FILE`,
     also when the run is interrupted, but not when it fails before any file is done.
     """
-    from ..cli.progress import BatchProgress
+    from .progress import BatchProgress
 
     result = BatchResult(skipped=list(skipped))
     if job.output_dir is not None:

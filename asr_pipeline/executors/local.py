@@ -9,7 +9,7 @@ from ..progress import audio_progress
 from .base import Item, Job, Outcome, process_file
 
 if TYPE_CHECKING:
-    from ..cli.progress import BatchProgress
+    from .progress import BatchProgress
 
 __all__ = ["LocalExecutor"]
 

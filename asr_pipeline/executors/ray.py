@@ -24,7 +24,7 @@ from ..errors import AsrPipelineError, MissingDependencyError
 from .base import Item, Job, Outcome, process_file
 
 if TYPE_CHECKING:
-    from ..cli.progress import BatchProgress
+    from .progress import BatchProgress
 
 __all__ = ["RayExecutor"]
 

@@ -25,7 +25,6 @@ from types import TracebackType
 from typing import Any
 
 from ..progress import AudioProgress
-from .options import say
 
 __all__ = ["BatchProgress", "audio_duration", "format_duration"]
 
@@ -115,7 +114,7 @@ class BatchProgress:
         if self._console is not None:
             self._console.print(line, markup=False, soft_wrap=True)
         else:
-            say(line)
+            print(line, file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------ figures
 
