@@ -66,7 +66,13 @@ def _end_time(transcript: Transcript, layers: list[tuple[str, list[Interval]]]) 
 
 
 class _TierWriter:
-    """What TextGrid and .eaf share: utterance and word tiers, and a dependency check."""
+    """What TextGrid and .eaf share: utterance and word tiers, and a dependency check.
+
+    Options:
+        min_duration: utterances shorter than this (seconds) that join no neighbour are left out
+            of the utterances tier (their words stay in the words tier).
+        max_duration: utterances longer than this (seconds) are split at their longest pauses.
+    """
 
     def __init__(self, *, min_duration: float = 0.0, max_duration: float = 20.0) -> None:
         self._check_dependencies()
@@ -81,13 +87,7 @@ class _TierWriter:
 
 
 class TextGridWriter(_TierWriter):
-    """Praat TextGrid (long format, via praatio): tiers ``utterances`` and ``words``.
-
-    Options:
-        min_duration: utterances shorter than this (seconds) that join no neighbour are left out
-            of the utterances tier (their words stay in the words tier).
-        max_duration: utterances longer than this (seconds) are split at their longest pauses.
-    """
+    """Praat TextGrid (long format, via praatio): tiers ``utterances`` and ``words``."""
 
     extension = "TextGrid"
     binary = False
@@ -113,11 +113,6 @@ class EafWriter(_TierWriter):
     """ELAN annotation file (.eaf, via pympi-ling): tiers ``utterances`` and ``words``.
 
     The file links the source audio, so ELAN opens both.
-
-    Options:
-        min_duration: utterances shorter than this (seconds) that join no neighbour are left out
-            of the utterances tier (their words stay in the words tier).
-        max_duration: utterances longer than this (seconds) are split at their longest pauses.
     """
 
     extension = "eaf"
