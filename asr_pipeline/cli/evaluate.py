@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +19,12 @@ from ..evaluate import (
     check_references,
     read_hypotheses,
     read_manifest,
+    recognise,
     require_jiwer,
     score,
     write_report,
 )
-from ..executors import Executor, Item, Job, Span, run_job
-from ..executors.progress import audio_duration
+from ..executors import Executor, Job
 from .execution import (
     AddressOption,
     CpusOption,
@@ -215,49 +214,21 @@ def _recognise(
     """Check the audio and options, recognise every entry on ``executor``, score."""
     check_audio(entries)
     config = pipeline_config(*pipeline_options)
-    by_key = {(entry.path, entry.span if entry.is_span else None): entry for entry in entries}
-    job = Job(config=config, verbose=verbose)
-    items = _items(list(by_key))
-    result = run_job(executor, job, items)
-    info["load_s"] = max(0.0, result.wall_s - sum(o.seconds for o in result.outcomes))
-    texts, timings, failures, turns = {}, {}, {}, {}
-    for outcome in result.outcomes:
-        entry = by_key[outcome.path, outcome.span]
-        if outcome.ok:
-            texts[entry.id] = outcome.text or ""
-            timings[entry.id] = (outcome.audio_s, outcome.seconds)
-            if "model" not in info and outcome.metadata:
-                info |= outcome.metadata
-            if entry.rttm is not None:
-                turns[entry.id] = outcome.turns or []
-        else:
-            message = outcome.message or ""
-            failures[entry.id] = f"{entry.where}: {message}" if entry.is_span else message
+    found = recognise(entries, executor, Job(config=config, verbose=verbose))
+    info["load_s"] = found.load_s
+    info |= found.metadata
     info.setdefault("config_hash", config.hash)
     info.setdefault("stages", list(config.pipeline))
     return score(
         entries,
-        texts,
+        found.texts,
         normalization,
-        failures=failures,
-        timings=timings,
+        failures=found.failures,
+        timings=found.timings,
         info=info,
-        turns=turns,
+        turns=found.turns,
         collar=collar,
     )
-
-
-def _items(keys: list[tuple[Path, Span | None]]) -> list[Item]:
-    """An item per file or span, longest first, as transcribe orders files (so no long file
-    finishes last alone); the duration of a file that is not a bounded span is read."""
-    items = [Item(path, _length(span), span) for path, span in keys]
-    items = [i if i.duration else replace(i, duration=audio_duration(i.path)) for i in items]
-    return sorted(items, key=lambda item: -item.duration)
-
-
-def _length(span: Span | None) -> float:
-    """Seconds in a span with a known end; 0 otherwise."""
-    return span[1] - span[0] if span is not None and span[1] is not None else 0.0
 
 
 # ---------------------------------------------------------------- terminal

@@ -26,7 +26,7 @@ from .manifest import (
     read_manifest,
 )
 from .normalize import Normalization
-from .recognize import Recognition, span_audio
+from .recognize import Recognised, read_span, recognise
 from .report import alignments_text, report_paths, write_report
 from .score import (
     Counts,
@@ -54,7 +54,7 @@ __all__ = [
     "Hypotheses",
     "ManifestError",
     "Normalization",
-    "Recognition",
+    "Recognised",
     "SpeakerCounts",
     "Totals",
     "alignments_text",
@@ -65,11 +65,12 @@ __all__ = [
     "read_hypotheses",
     "read_manifest",
     "read_rttm",
+    "read_span",
     "report_paths",
     "require_jiwer",
+    "recognise",
     "score",
     "score_file",
-    "span_audio",
     "speaker_counts",
     "write_report",
 ]
@@ -109,15 +110,17 @@ def evaluate(
             collar=collar,
         )
     check_audio(entries)
-    recognition = Recognition(pipeline).run(entries)
-    info |= recognition.metadata or {"config_hash": pipeline.config.hash}
+    from ..executors import Job, LocalExecutor
+
+    found = recognise(entries, LocalExecutor(), Job(process=pipeline), progress=False)
+    info |= found.metadata or {"config_hash": pipeline.config.hash}
     return score(
         entries,
-        recognition.texts,
+        found.texts,
         normalization,
-        failures=recognition.failures,
-        timings=recognition.timings,
+        failures=found.failures,
+        timings=found.timings,
         info=info,
-        turns=recognition.turns,
+        turns=found.turns,
         collar=collar,
     )

@@ -1,30 +1,22 @@
-"""Recognising manifest entries with a pipeline, timing each and going on past failures."""
+"""Recognising manifest entries on an executor, timing each and going on past failures."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AsrPipelineError
 from .manifest import Entry
-from .speakers import speaker_turns
 
 if TYPE_CHECKING:
-    from ..pipeline import Pipeline
-    from ..types import Audio, Transcript
+    from ..executors import Executor, Item, Job, Span
+    from ..types import Audio
 
-__all__ = ["Recognition", "read_span", "span_audio"]
-
-
-def span_audio(entry: Entry) -> Audio:
-    """The entry's span of its file, every channel kept, as audio in memory (times from 0)."""
-    return read_span(entry.path, entry.span, where=f"{entry.where}: ")
+__all__ = ["Recognised", "read_span", "recognise"]
 
 
-def read_span(path: Path, span: tuple[float, float | None], *, where: str = "") -> Audio:
+def read_span(path: Path, span: Span, *, where: str = "") -> Audio:
     """``(start, end)`` seconds of ``path`` (end None: to its end), every channel kept, as audio
     in memory with times from 0. ``where`` prefixes the error for a span past the end."""
     import numpy as np
@@ -43,47 +35,57 @@ def read_span(path: Path, span: tuple[float, float | None], *, where: str = "") 
 
 
 @dataclass
-class Recognition:
-    """Hypotheses, timings and failures gathered while a pipeline transcribes entries."""
+class Recognised:
+    """Hypotheses, timings and failures of a manifest's entries, by entry id."""
 
-    pipeline: Pipeline
     texts: dict[str, str] = field(default_factory=dict)
     timings: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Entry id -> (audio seconds, processing seconds)."""
     failures: dict[str, str] = field(default_factory=dict)
-    metadata: dict[str, Any] = field(default_factory=dict)
-    """model, revision, config_hash and stages of the first transcript."""
     turns: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     """Entry id -> speaker turns, for entries with an RTTM reference."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """model, revision, config_hash and stages of the first transcript."""
+    load_s: float = 0.0
+    """Wall time not spent on files: loading the pipeline (on every worker), starting workers."""
 
-    def transcribe(self, entry: Entry) -> Transcript:
-        """Recognise one entry and record its text and timing; errors propagate."""
-        started = time.perf_counter()
-        transcript = self.pipeline(span_audio(entry) if entry.is_span else entry.path)
-        elapsed = time.perf_counter() - started
-        self.texts[entry.id] = transcript.text
-        self.timings[entry.id] = (transcript.duration or 0.0, elapsed)
-        if entry.rttm is not None:
-            self.turns[entry.id] = speaker_turns(transcript)
-        if not self.metadata:
-            meta = transcript.metadata
-            self.metadata = {
-                "model": meta.model,
-                "revision": meta.revision,
-                "config_hash": meta.config_hash,
-                "stages": list(meta.stages),
-            }
-        return transcript
 
-    def run(self, entries: Iterable[Entry]) -> Recognition:
-        """Recognise every entry; a failure is recorded and the rest still run."""
-        for entry in entries:
-            try:
-                self.transcribe(entry)
-            except Exception as e:
-                message = str(e) if isinstance(e, AsrPipelineError) else f"{type(e).__name__}: {e}"
-                message = " ".join(message.split())
-                self.failures[entry.id] = (
-                    message if entry.audio in message else f"{entry.audio}: {message}"
-                )
-        return self
+def recognise(
+    entries: list[Entry], executor: Executor, job: Job, *, progress: bool | None = None
+) -> Recognised:
+    """Recognise every entry (a file, or a span of one) with ``job`` on ``executor``; a
+    failure is recorded and the rest still run."""
+    from ..executors import run_job
+
+    by_key = {(entry.path, entry.span if entry.is_span else None): entry for entry in entries}
+    result = run_job(executor, job, _items(list(by_key)), progress=progress)
+    found = Recognised(load_s=max(0.0, result.wall_s - sum(o.seconds for o in result.outcomes)))
+    for outcome in result.outcomes:
+        entry = by_key[outcome.path, outcome.span]
+        if outcome.ok:
+            found.texts[entry.id] = outcome.text or ""
+            found.timings[entry.id] = (outcome.audio_s, outcome.seconds)
+            if not found.metadata and outcome.metadata:
+                found.metadata = outcome.metadata
+            if entry.rttm is not None:
+                found.turns[entry.id] = outcome.turns or []
+        else:
+            message = outcome.message or ""
+            found.failures[entry.id] = f"{entry.where}: {message}" if entry.is_span else message
+    return found
+
+
+def _items(keys: list[tuple[Path, Span | None]]) -> list[Item]:
+    """An item per file or span, longest first, as transcribe orders files (so no long file
+    finishes last alone); the duration of a file that is not a bounded span is read."""
+    from ..executors import Item
+    from ..executors.progress import audio_duration
+
+    items = [Item(path, _length(span), span) for path, span in keys]
+    items = [i if i.duration else replace(i, duration=audio_duration(i.path)) for i in items]
+    return sorted(items, key=lambda item: -item.duration)
+
+
+def _length(span: Span | None) -> float:
+    """Seconds in a span with a known end; 0 otherwise."""
+    return span[1] - span[0] if span is not None and span[1] is not None else 0.0
