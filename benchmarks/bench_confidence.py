@@ -11,7 +11,8 @@ chance, 1: every wrong word below every right one), for greedy and beam-search w
 The sentences are split in two: the even ones choose the entropy settings (measure, alpha,
 normalisation, aggregation; the best few are printed), the odd ones give the reported figures
 for the library's methods (``asr_pipeline.ctc.confidence.METHODS``), so the tuning never sees
-the sentences it is judged on.
+the sentences it is judged on. Beam-search words are tuned the same way: the temperature of
+their N-best posterior and the weight of their frame confidence.
 
     python benchmarks/bench_confidence.py
     python benchmarks/bench_confidence.py --sentences 120 --no-beam
@@ -24,6 +25,7 @@ The last line is for scripts::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import itertools
 import random
@@ -142,17 +144,30 @@ def main() -> None:
     for name, found in pairs.items():
         figures[f"auroc_{name}"] = auroc(found)
     if not args.no_beam:
-        for name, method in METHODS.items():
+
+        def beam_pairs(method, indices) -> list[tuple[float, bool]]:
             decoder = BeamOptions(workers=1, confidence=method).build(
                 vocabulary, str(args.model), None
             )
-            found = [
+            return [
                 pair
-                for i in reported
+                for i in indices
                 for pair in labelled(sentences[i], decoder.decode(log_probs[i], 0.0, frame_s))
             ]
+
+        print(f"tuning on {len(tuning)} sentences (beam-search words), N-best posterior:")
+        for temperature, weight in itertools.product((None, 1.0, 2.0, 4.0), (0.25, 0.5, 1.0)):
+            if temperature is None and weight != 1.0:
+                continue
+            method = dataclasses.replace(
+                default, beam_temperature=temperature, beam_frame_weight=weight
+            )
+            label = "frames alone" if temperature is None else f"temperature {temperature:g}"
+            value = auroc(beam_pairs(method, tuning))
+            print(f"  {value:.4f}  {label}, frame weight {weight:g}")
+        for name, method in METHODS.items():
+            found = beam_pairs(method, reported)
             figures[f"auroc_{name}_beam"] = auroc(found)
-            figures[f"wrong_share_beam_{name}"] = sum(bad for _, bad in found) / max(1, len(found))
     some = pairs["entropy"]
     wrong = sum(bad for _, bad in some)
     print(

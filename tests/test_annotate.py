@@ -215,12 +215,13 @@ def test_dataset_writes_clips_and_manifests_that_hf_and_eval_read(tmp_path: Path
         "duration": 1.9,
         "text": "мама мыла раму",
         "source": "talk.wav",
-        "source_offset": 0.3,
+        "offset": 0.3,
         "confidence": 0.4,
         "speaker": None,
     }
     entries = read_manifest(tmp_path / "ds" / "manifest.jsonl")
     assert [e.path for e in entries] == [clip_file, tmp_path / "ds" / "audio" / "talk_00002.wav"]
+    assert not any(e.is_span for e in entries)  # whole clips: offset is where in talk.wav
     loaded = datasets.load_dataset(
         "audiofolder",
         data_dir=str(tmp_path / "ds"),

@@ -90,7 +90,7 @@ def test_clips_are_pcm16_mono_within_bounds_and_cut_between_spoken_words(corpus)
             row["duration"], abs=1e-3
         )
         spans = recordings[Path(row["source"]).stem].spans
-        for edge in (row["source_offset"], row["source_offset"] + row["duration"]):
+        for edge in (row["offset"], row["offset"] + row["duration"]):
             inside = [
                 (a, b)
                 for a, b in spans
@@ -111,9 +111,7 @@ def test_per_source_files_are_on_the_sources_timeline(corpus) -> None:
     ]
     grid = textgrid.openTextgrid(str(dataset / "annotations" / "lecture.TextGrid"), False)
     utterances = [(e.start, e.end, e.label) for e in grid.getTier("utterances").entries]
-    expected = [
-        (r["source_offset"], round(r["source_offset"] + r["duration"], 3), r["text"]) for r in rows
-    ]
+    expected = [(r["offset"], round(r["offset"] + r["duration"], 3), r["text"]) for r in rows]
     assert [u[2] for u in utterances] == [e[2] for e in expected]
     times = [t for u in utterances for t in u[:2]]
     assert times == pytest.approx([t for e in expected for t in e[:2]], abs=1e-3)

@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from asr_pipeline.ctc import CtcVocabulary, GreedyDecoder, Recognizer
 from asr_pipeline.ctc.align import align_words
 from asr_pipeline.ctc.backend import conv_output_length
 from asr_pipeline.ctc.beam import BeamDecoder, BeamOptions, decoder_labels
+from asr_pipeline.ctc.confidence import METHODS
 from asr_pipeline.ctc.language_model import (
     LanguageModelFiles,
     explicit_language_model,
@@ -183,9 +185,15 @@ def test_the_user_vocabulary_feeds_hotwords_in_the_models_case(arpa, tmp_path) -
 def test_word_times_and_scores_match_greedy_when_the_words_agree(arpa: Path) -> None:
     lp = log_probs(spell(["к", "о", "т"], ["с", "п", "и", "т"]))
     greedy = GreedyDecoder(VOCABULARY).decode(lp, 1.5, FRAME_S)
-    beamed = beam(arpa).decode(lp, 1.5, FRAME_S)
+    frames_alone = replace(METHODS["entropy"], beam_temperature=None)
+    beamed = beam(arpa, confidence=frames_alone).decode(lp, 1.5, FRAME_S)
     assert spans(beamed) == spans(greedy)
     assert [w.score for w in beamed] == pytest.approx([w.score for w in greedy], abs=1e-3)
+    # With the N-best posterior (the default), at most the frame confidence's square root.
+    default = beam(arpa).decode(lp, 1.5, FRAME_S)
+    assert spans(default) == spans(greedy)
+    for word, frames in zip(default, greedy, strict=True):
+        assert 0.0 < word.score <= frames.score**0.5 + 1e-4
 
 
 def test_word_times_match_greedy_within_a_frame_when_the_spelling_differs(arpa: Path) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from asr_pipeline.ctc import CtcVocabulary, GreedyDecoder
-from asr_pipeline.ctc.confidence import METHODS, Confidence
+from asr_pipeline.ctc.confidence import METHODS, Confidence, word_posteriors
 
 VOCAB = json.loads((Path(__file__).parent / "fixtures" / "ru_vocab.json").read_text("utf-8"))
 LABELS = tuple(sorted(VOCAB, key=VOCAB.get))
@@ -109,12 +110,12 @@ def test_aggregations_over_letter_frames() -> None:
     assert Confidence().word(values, []) == 0.0
 
 
-def test_beam_words_get_the_same_confidence_as_greedy_words() -> None:
+def test_beam_words_scored_on_frames_alone_match_greedy_words() -> None:
     pytest.importorskip("pyctcdecode")
     pytest.importorskip("kenlm")
     from asr_pipeline.ctc.beam import BeamDecoder
 
-    for method in METHODS.values():
+    for method in (METHODS["max_prob"], replace(METHODS["entropy"], beam_temperature=None)):
         greedy = GreedyDecoder(VOCABULARY, method).decode(DA_NE, 1.0, FRAME_S)
         beamed = BeamDecoder(VOCABULARY, None, workers=1, confidence=method).decode(
             DA_NE, 1.0, FRAME_S
@@ -123,7 +124,40 @@ def test_beam_words_get_the_same_confidence_as_greedy_words() -> None:
             (w.text, w.start, w.end) for w in greedy
         ]
         assert [w.score for w in beamed] == pytest.approx([w.score for w in greedy], abs=1e-4)
-        assert all(w.score is not None and 0.0 <= w.score <= 1.0 for w in beamed)
+
+
+def test_beam_words_take_their_n_best_posterior() -> None:
+    pytest.importorskip("pyctcdecode")
+    pytest.importorskip("kenlm")
+    from asr_pipeline.ctc.beam import BeamDecoder
+
+    entropy = METHODS["entropy"]
+    da, ne = GreedyDecoder(VOCABULARY, entropy).decode(DA_NE, 1.0, FRAME_S)
+    beam_da, beam_ne = BeamDecoder(VOCABULARY, None, workers=1, confidence=entropy).decode(
+        DA_NE, 1.0, FRAME_S
+    )
+    assert (beam_da.text, beam_ne.text) == ("да", "не")
+    # The frame confidence's square root times the posterior: "до не" is nearly as likely as
+    # "да не" (а 0.5 against о 0.4), while only far weaker beams ("да н", "да е") doubt не.
+    posterior_da = beam_da.score / math.sqrt(da.score)
+    posterior_ne = beam_ne.score / math.sqrt(ne.score)
+    assert 0.3 < posterior_da < 0.7
+    assert 0.75 < posterior_ne <= 1.0
+    assert beam_da.score < beam_ne.score
+
+
+def test_word_posteriors_sum_the_beams_that_hold_the_word_at_that_time() -> None:
+    beams = [
+        (0.0, [("да", (1, 4)), ("не", (10, 13))]),
+        (-1.0, [("до", (1, 4)), ("не", (11, 13))]),
+        (-2.0, [("не", (10, 13)), ("да", (20, 22))]),  # да too, but later
+    ]
+    shares = np.exp([0.0, -1.0, -2.0]) / np.exp([0.0, -1.0, -2.0]).sum()
+    assert word_posteriors(beams, 1.0) == pytest.approx([shares[0], 1.0])
+    flatter = np.exp([0.0, -0.5, -1.0]) / np.exp([0.0, -0.5, -1.0]).sum()
+    assert word_posteriors(beams, 2.0) == pytest.approx([flatter[0], 1.0])
+    assert word_posteriors(beams[:1], 2.0) == [1.0, 1.0]
+    assert word_posteriors([], 2.0) == []
 
 
 def test_the_ctc_stage_option_chooses_the_method_and_refuses_others() -> None:

@@ -236,6 +236,31 @@ def test_nemo_manifest_lines_are_spans_of_their_files(tmp_path: Path) -> None:
     assert first.is_span and not whole.is_span and whole.span == (0.0, None)
 
 
+def test_a_row_naming_its_source_is_a_whole_clip_cut_from_it(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "m.jsonl",
+        {
+            "audio_filepath": "audio/talk_00002.wav",
+            "text": "два",
+            "duration": 2.0,
+            "source": "talk.wav",
+            "offset": 41.5,
+            "confidence": 0.8,
+        },
+        {"audio_filepath": "talk.wav", "text": "два", "duration": 2.0, "offset": 41.5},
+    )
+    clip, span = read_manifest(tmp_path / "m.jsonl")
+    assert (clip.id, clip.is_span, clip.span) == ("audio/talk_00002.wav", False, (0.0, None))
+    assert dict(clip.tags) == {"source": "talk.wav", "confidence": "0.8"}
+    assert (span.is_span, span.span) == (True, (41.5, 43.5))
+    write_jsonl(
+        tmp_path / "bad.jsonl",
+        {"audio_filepath": "a.wav", "text": "раз", "source": "talk.wav", "offset": -1},
+    )
+    with pytest.raises(ManifestError, match="line 1: 'offset'"):
+        read_manifest(tmp_path / "bad.jsonl")
+
+
 class LoudOrQuiet:
     """Says "громко" for audio louder than 0.05 RMS and "тихо" otherwise."""
 

@@ -217,7 +217,7 @@ class Dataset:
                         "duration": round(clip.duration, 3),
                         "text": clip.text,
                         "source": record.source,
-                        "source_offset": clip.start,
+                        "offset": clip.start,
                         "confidence": _rounded(clip.confidence),
                         "speaker": clip.speaker,
                     }

@@ -175,8 +175,9 @@ def _summary(dataset: Dataset) -> None:
     low = sum(r.low_confidence for r in records)
     short = sum(r.too_short for r in records)
     long = sum(r.too_long for r in records)
+    sources = "source" if len(records) == 1 else "sources"
     say(
-        f"dataset: {len(clips)} clips, {minutes:.1f} min, from {len(records)} sources; "
+        f"dataset: {len(clips)} clips, {minutes:.1f} min, from {len(records)} {sources}; "
         f"left out: {low} under --min-confidence, {short} too short, {long} too long"
     )
 

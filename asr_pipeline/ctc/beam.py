@@ -30,7 +30,7 @@ from ..io import TEXT_FILE_LIMIT, regular_file
 from ..terms import call_terms, current_terms
 from ..types import Word
 from .align import align_words
-from .confidence import METHODS, Confidence
+from .confidence import METHODS, Confidence, word_posteriors
 from .decode import CtcVocabulary
 from .language_model import (
     LanguageModelFiles,
@@ -283,7 +283,14 @@ class BeamDecoder:
         if not beams:
             return []
         text, _, offsets, _, _ = beams[0]
-        return self._words(text.split(), offsets, prepared, log_probs, start, frame_s)
+        texts = text.split()
+        temperature = self.confidence.beam_temperature
+        if temperature is None or len(texts) != len(offsets):
+            posteriors = None
+        else:
+            nbest = [(score, frames) for _, _, frames, _, score in beams]
+            posteriors = word_posteriors(nbest, temperature)
+        return self._words(texts, offsets, posteriors, prepared, log_probs, start, frame_s)
 
     def decode_batch(
         self, items: Sequence[tuple[np.ndarray, float]], frame_s: float
@@ -312,38 +319,53 @@ class BeamDecoder:
         self,
         texts: Sequence[str],
         offsets: Sequence[tuple[str, tuple[int, int]]],
+        posteriors: Sequence[float] | None,
         prepared: np.ndarray,
         log_probs: np.ndarray,
         start: float,
         frame_s: float,
     ) -> list[Word]:
         """Words timed on the best path through ``prepared`` (special tokens folded into the
-        blank), scored on the model's own ``log_probs`` as the greedy decoder scores them."""
+        blank), scored on the model's own ``log_probs`` as the greedy decoder scores them, and
+        then with their N-best ``posteriors`` (one per word, None for frames alone)."""
         import numpy as np
 
+        posteriors = posteriors if posteriors is not None else [None] * len(texts)
         spelled = [[self._ids[c] for c in text if c in self._ids] for text in texts]
         spans = align_words(prepared, spelled, self._silent)
         if spans is not None:
             timed = [
-                (t, s.first, s.end, s.letter_frames) for t, s in zip(texts, spans, strict=True)
+                (t, s.first, s.end, s.letter_frames, p)
+                for t, s, p in zip(texts, spans, posteriors, strict=True)
             ]
         else:  # too long to align: pyctcdecode's offsets, scored on their non-silent frames
             speaking = ~np.isin(prepared.argmax(axis=1), self._silent)
             timed = [
-                (t, first, end, [f for f in range(first, end) if speaking[f]] or range(first, end))
-                for t, (first, end) in offsets
+                (
+                    t,
+                    first,
+                    end,
+                    [f for f in range(first, end) if speaking[f]] or range(first, end),
+                    p,
+                )
+                for (t, (first, end)), p in zip(offsets, posteriors, strict=False)
                 if len(log_probs) >= end > first >= 0
             ]
         confidence = self.confidence.frames(log_probs)
-        return [
-            Word(
-                text.lower(),
-                round(start + first * frame_s, 3),
-                round(start + end * frame_s, 3),
-                self.confidence.word(confidence, list(frames)),
+        words = []
+        for text, first, end, frames, posterior in timed:
+            score = self.confidence.word(confidence, list(frames))
+            if posterior is not None:
+                score = self.confidence.beam_word(score, posterior)
+            words.append(
+                Word(
+                    text.lower(),
+                    round(start + first * frame_s, 3),
+                    round(start + end * frame_s, 3),
+                    score,
+                )
             )
-            for text, first, end, frames in timed
-        ]
+        return words
 
     # -------------------------------------------------------- pool
 

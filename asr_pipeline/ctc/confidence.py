@@ -15,6 +15,15 @@ a word's frames. Two methods:
 - ``max_prob``: the mean probability of the most likely label over the frames that emit the
   word's letters; the usual baseline.
 
+Beam search knows more than the frames: how many of its hypotheses agree on a word. With the
+``entropy`` method a beam-search word's confidence is the square root of its frame confidence
+times its posterior in the N-best list (:func:`word_posteriors`): the share of the beams'
+probability, from their combined acoustic and language-model scores at temperature 2, held by
+the beams that have the same word overlapping it in time. A word the language model pulled in
+against the acoustics, or one the beams disagree on, is doubted even where the frames were
+sharp; frames alone rank wrong beam words no better than 0.77 AUROC on the espeak sentences,
+with the posterior 0.84.
+
 The settings were chosen on held-out espeak sentences with ``benchmarks/bench_confidence.py``,
 which measures how well each method ranks wrong words below right ones (AUROC).
 """
@@ -29,7 +38,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["METHODS", "Confidence"]
+__all__ = ["METHODS", "Confidence", "word_posteriors"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,17 @@ class Confidence:
     aggregate: Literal["min", "mean", "prod"] = "prod"
     span: bool = True
     context: int = 8
+    beam_temperature: float | None = 2.0
+    """Beam-search words only: the temperature of their N-best posterior, which multiplies the
+    frame confidence raised to ``beam_frame_weight``; None scores beam words on frames alone."""
+    beam_frame_weight: float = 0.5
+
+    def beam_word(self, frame_confidence: float, posterior: float) -> float:
+        """A beam-search word's confidence from its frame confidence and its N-best posterior."""
+        if self.beam_temperature is None:
+            return frame_confidence
+        value = frame_confidence**self.beam_frame_weight * posterior
+        return round(min(max(value, 0.0), 1.0), 4)
 
     def frames(self, log_probs: np.ndarray) -> np.ndarray:
         """Confidence of each frame of ``log_probs`` (frames x labels), in [0, 1]."""
@@ -97,8 +117,44 @@ class Confidence:
         return round(min(max(value, 0.0), 1.0), 4)
 
 
+def word_posteriors(
+    beams: Sequence[tuple[float, Sequence[tuple[str, tuple[int, int]]]]], temperature: float
+) -> list[float]:
+    """The posterior of each word of the best beam in an N-best list.
+
+    ``beams``: ``(score, words)`` pairs, best first, each word ``(text, (first, end))`` in
+    frames. The beams' probabilities are the softmax of their scores over ``temperature``; a
+    word's posterior is the sum of those of the beams holding the same text over overlapping
+    frames (the best beam always does, so it is at least that beam's share).
+    """
+    import numpy as np
+
+    if not beams:
+        return []
+    scores = np.array([score for score, _ in beams], dtype=np.float64) / temperature
+    shares = np.exp(scores - scores.max())
+    shares /= shares.sum()
+    found = []
+    for _, words in beams:
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for text, span in words:
+            spans.setdefault(text, []).append((span[0], max(span[1], span[0] + 1)))
+        found.append(spans)
+    posteriors = []
+    for text, (first, end) in beams[0][1]:
+        end = max(end, first + 1)
+        posterior = 0.0
+        for share, spans in zip(shares, found, strict=True):
+            if any(min(end, e) > max(first, f) for f, e in spans.get(text, ())):
+                posterior += share
+        posteriors.append(float(min(posterior, 1.0)))
+    return posteriors
+
+
 METHODS = {
     "entropy": Confidence(),
-    "max_prob": Confidence("max_prob", aggregate="mean", span=False, context=0),
+    "max_prob": Confidence(
+        "max_prob", aggregate="mean", span=False, context=0, beam_temperature=None
+    ),
 }
 """The methods the ``ctc`` stage's ``confidence`` option names."""

@@ -76,10 +76,12 @@ def read_manifest(path: str | Path) -> list[Entry]:
     """Entries from a TSV (header line naming the columns) or JSONL manifest.
 
     Columns/keys: ``audio`` (or NeMo's ``audio_filepath``) and ``text`` (required), ``offset``
-    and ``duration`` (seconds: only that span of the file is meant), ``id`` (default: the audio
-    path, plus the span), ``rttm`` (a reference RTTM file, for DER) and any others, taken as
-    tags. Blank lines are skipped. Raises :class:`ManifestError` with the line number for a
-    malformed line, a missing column, an empty reference, a bad span or a duplicate.
+    and ``duration`` (seconds: only that span of the file is meant; in a row that names its
+    ``source``, a clip ``annotate`` cut, they say where in the source it was and the whole clip
+    is meant), ``id`` (default: the audio path, plus the span), ``rttm`` (a reference RTTM
+    file, for DER) and any others, taken as tags. Blank lines are skipped. Raises
+    :class:`ManifestError` with the line number for a malformed line, a missing column, an
+    empty reference, a bad span or a duplicate.
     """
     path = Path(path)
     text = _read(path)
@@ -217,6 +219,8 @@ def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
         raise ManifestError(f"{where}: empty reference text for '{audio}'")
     offset = _seconds(where, row, "offset", positive=False)
     duration = _seconds(where, row, "duration", positive=True)
+    if _is_cut_clip(row):
+        offset = duration = None
     entry_id = row.get("id")
     if entry_id is None or str(entry_id).strip() == "":
         entry_id = (
@@ -242,6 +246,14 @@ def _entry(path: Path, number: int, row: dict[str, Any]) -> Entry:
             Path(rttm.strip()) if Path(rttm.strip()).is_absolute() else path.parent / rttm.strip()
         )
     return Entry(entry_id, audio, resolved, text, tags, number, path, offset, duration, rttm_path)
+
+
+def _is_cut_clip(row: dict[str, Any]) -> bool:
+    """True for a clip already cut from the recording its ``source`` names (``annotate``'s
+    manifests): its ``offset`` and ``duration`` say where in ``source`` it was, not a span of
+    ``audio``."""
+    source = row.get("source")
+    return isinstance(source, str) and bool(source.strip())
 
 
 def _seconds(where: str, row: dict[str, Any], name: str, *, positive: bool) -> float | None:
