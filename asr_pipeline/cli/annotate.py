@@ -69,13 +69,21 @@ def annotate(
     min_duration: Annotated[
         float,
         typer.Option(
-            "--min-duration", min=0.0, help="Shortest clip, seconds.", rich_help_panel=DATASET
+            "--min-duration",
+            min=0.0,
+            metavar="SECONDS",
+            help="Shortest clip.",
+            rich_help_panel=DATASET,
         ),
     ] = 1.0,
     max_duration: Annotated[
         float,
         typer.Option(
-            "--max-duration", min=0.0, help="Longest clip, seconds.", rich_help_panel=DATASET
+            "--max-duration",
+            min=0.0,
+            metavar="SECONDS",
+            help="Longest clip.",
+            rich_help_panel=DATASET,
         ),
     ] = 20.0,
     min_confidence: Annotated[
@@ -84,6 +92,7 @@ def annotate(
             "--min-confidence",
             min=0.0,
             max=1.0,
+            metavar="SCORE",
             help="Leave out clips whose confidence (their least sure word's) is under this.",
             rich_help_panel=DATASET,
         ),
@@ -118,8 +127,7 @@ def annotate(
 
     A failed file does not stop the batch. Sources done already are skipped.
 
-    --executor ray cuts the files on Ray workers, which write into DATASET (a shared folder on
-    a cluster; see docs/scale.md).
+    --executor ray cuts the files on Ray workers, which write into DATASET (shared, on a cluster).
 
     Manifests are rebuilt over the whole dataset: re-running resumes and adds to it.
     """
