@@ -8,14 +8,15 @@ recognised words with the sentence (substitutions and insertions are wrong). The
 ``1 - confidence`` for "this word is wrong" is computed for each method (0.5: no better than
 chance, 1: every wrong word below every right one), for greedy and beam-search words.
 
-The sentences are split in two: the even ones choose the entropy settings (measure, alpha,
-normalisation, aggregation; the best few are printed), the odd ones give the reported figures
-for the library's methods (``asr_pipeline.ctc.confidence.METHODS``), so the tuning never sees
-the sentences it is judged on. Beam-search words are tuned the same way: the temperature of
-their N-best posterior and the weight of their frame confidence.
+Each sentence is spoken ``--voices`` times. The sentences are split in two: the even ones
+choose the settings (the frame measure: entropy, alpha, normalisation, aggregation, the best few
+printed; then the window of a greedy word's spelling posterior, the temperature of a beam
+word's N-best posterior and the weight of the frame confidence beside them), the odd ones give
+the reported figures for the library's methods (``asr_pipeline.ctc.confidence.METHODS``) and
+for entropy on frames alone, so the tuning never sees the sentences it is judged on.
 
     python benchmarks/bench_confidence.py
-    python benchmarks/bench_confidence.py --sentences 120 --no-beam
+    python benchmarks/bench_confidence.py --voices 1 --no-beam --seed 3
 
 The last line is for scripts::
 
@@ -82,7 +83,7 @@ def auroc(pairs: list[tuple[float, bool]]) -> float:
     return float(((a > b).sum() + 0.5 * (a == b).sum()) / (a.size * b.size))
 
 
-def candidates():
+def frame_candidates():
     """The entropy settings tried on the tuning sentences."""
     from asr_pipeline.ctc.confidence import Confidence
 
@@ -95,10 +96,20 @@ def candidates():
             yield Confidence(measure, alpha, normalisation, aggregate, span, context)
 
 
+def frames_of(method) -> str:
+    """The frame settings of a method, for the tables."""
+    if method.measure == "max_prob":
+        return "max_prob"
+    alpha = "" if method.measure == "gibbs" else f" alpha {method.alpha:.2g}"
+    where = f"span+{method.context}" if method.span else "letters"
+    return f"{method.measure}{alpha} {method.normalisation} {method.aggregate} {where}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--sentences", type=int, default=120, help="held-out sentences to speak")
+    parser.add_argument("--voices", type=int, default=3, help="renditions of each sentence")
     parser.add_argument("--no-beam", action="store_true", help="greedy words only")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -113,72 +124,103 @@ def main() -> None:
     rng = random.Random(args.seed)
     stage = CtcStage(model=str(args.model), device="cpu")
     frame_s = stage.recognizer.frame_s
-    log_probs = []
-    for sentence in sentences:
-        voice = rng.choice(TRAIN_VOICES + UNSEEN_VOICES)
-        samples = espeak(sentence, voice, rng.randint(140, 190), rng.randint(30, 70))
-        log_probs.append(stage.recognizer.log_probs([(0, samples)])[0])
+    spoken = []  # (sentence index, log-probabilities), each sentence in --voices voices
+    for index, sentence in enumerate(sentences):
+        for _ in range(args.voices):
+            voice = rng.choice(TRAIN_VOICES + UNSEEN_VOICES)
+            samples = espeak(sentence, voice, rng.randint(140, 190), rng.randint(30, 70))
+            spoken.append((index, stage.recognizer.log_probs([(0, samples)])[0]))
     vocabulary = stage.decoder.vocabulary
-    tuning, reported = list(range(0, len(sentences), 2)), list(range(1, len(sentences), 2))
+    tuning = [(i, lp) for i, lp in spoken if i % 2 == 0]
+    reported = [(i, lp) for i, lp in spoken if i % 2 == 1]
 
-    def greedy_pairs(method, indices) -> list[tuple[float, bool]]:
-        decoder = GreedyDecoder(vocabulary, method)
+    def pairs_of(decoder, utterances) -> list[tuple[float, bool]]:
         return [
             pair
-            for i in indices
-            for pair in labelled(sentences[i], decoder.decode(log_probs[i], 0.0, frame_s))
+            for i, lp in utterances
+            for pair in labelled(sentences[i], decoder.decode(lp, 0.0, frame_s))
         ]
 
+    def greedy(method, utterances) -> list[tuple[float, bool]]:
+        return pairs_of(GreedyDecoder(vocabulary, method), utterances)
+
+    def beam(method, utterances) -> list[tuple[float, bool]]:
+        options = BeamOptions(workers=1, confidence=method)
+        return pairs_of(options.build(vocabulary, str(args.model), None), utterances)
+
+    default = METHODS["entropy"]
+    count = f"{len(tuning)} utterances of {len(sentences[::2])} sentences"
     ranked = sorted(
-        ((auroc(greedy_pairs(method, tuning)), method) for method in candidates()),
+        ((auroc(greedy(method, tuning)), method) for method in frame_candidates()),
         key=lambda item: -item[0],
     )
-    print(f"tuning on {len(tuning)} sentences (greedy words), best settings:")
+    print(f"tuning on {count} (greedy words), frame confidence, best settings:")
     for value, method in ranked[:5]:
-        print(f"  {value:.4f}  {method}")
-    default = METHODS["entropy"]
-    print(f"  {auroc(greedy_pairs(default, tuning)):.4f}  the library's entropy method: {default}")
+        print(f"  {value:.4f}  {frames_of(method)}")
+    value = auroc(greedy(default, tuning))
+    print(f"  {value:.4f}  {frames_of(default)} (the library's)")
 
-    figures: dict[str, float] = {}
-    pairs = {name: greedy_pairs(method, reported) for name, method in METHODS.items()}
-    for name, found in pairs.items():
-        figures[f"auroc_{name}"] = auroc(found)
+    print("greedy words, spelling posterior:")
+    settings = [(None, 1.0)] + list(itertools.product((0, 2, 4, 8), (0.25, 0.5, 1.0)))
+    for context, weight in settings:
+        method = dataclasses.replace(
+            default,
+            posterior=context is not None,
+            posterior_context=context or 0,
+            frame_weight=weight,
+        )
+        what = "frames alone" if context is None else f"context {context}, frame weight {weight:g}"
+        print(f"  {auroc(greedy(method, tuning)):.4f}  {what}")
     if not args.no_beam:
-
-        def beam_pairs(method, indices) -> list[tuple[float, bool]]:
-            decoder = BeamOptions(workers=1, confidence=method).build(
-                vocabulary, str(args.model), None
-            )
-            return [
-                pair
-                for i in indices
-                for pair in labelled(sentences[i], decoder.decode(log_probs[i], 0.0, frame_s))
-            ]
-
-        print(f"tuning on {len(tuning)} sentences (beam-search words), N-best posterior:")
-        for temperature, weight in itertools.product((None, 1.0, 2.0, 4.0), (0.25, 0.5, 1.0)):
-            if temperature is None and weight != 1.0:
-                continue
+        print("beam-search words, N-best posterior:")
+        settings = [(None, 1.0)] + list(itertools.product((1.0, 2.0, 4.0), (0.25, 0.5, 1.0)))
+        for temperature, weight in settings:
             method = dataclasses.replace(
-                default, beam_temperature=temperature, beam_frame_weight=weight
+                default,
+                posterior=temperature is not None,
+                beam_temperature=temperature or 1.0,
+                frame_weight=weight,
             )
-            label = "frames alone" if temperature is None else f"temperature {temperature:g}"
-            value = auroc(beam_pairs(method, tuning))
-            print(f"  {value:.4f}  {label}, frame weight {weight:g}")
-        for name, method in METHODS.items():
-            found = beam_pairs(method, reported)
-            figures[f"auroc_{name}_beam"] = auroc(found)
-    some = pairs["entropy"]
+            what = (
+                "frames alone"
+                if temperature is None
+                else f"temperature {temperature:g}, frame weight {weight:g}"
+            )
+            print(f"  {auroc(beam(method, tuning)):.4f}  {what}")
+    print(
+        f"the library's: context {default.posterior_context}, temperature "
+        f"{default.beam_temperature:g}, frame weight {default.frame_weight:g}"
+    )
+
+    methods = {**METHODS, "frames": dataclasses.replace(default, posterior=False)}
+    figures: dict[str, float] = {}
+    found = {name: greedy(method, reported) for name, method in methods.items()}
+    for name in methods:
+        figures[f"auroc_{name}"] = auroc(found[name])
+        if not args.no_beam:
+            figures[f"auroc_{name}_beam"] = auroc(beam(methods[name], reported))
+    some = found["entropy"]
     wrong = sum(bad for _, bad in some)
     print(
-        f"reported on {len(reported)} other sentences: {len(some)} greedy words, "
-        f"{wrong} wrong ({wrong / max(1, len(some)):.1%})"
+        f"reported on {len(reported)} utterances of {len(sentences[1::2])} other sentences: "
+        f"{len(some)} greedy words, {wrong} wrong ({wrong / max(1, len(some)):.1%})"
     )
-    print(f"{'method':<10}{'greedy AUROC':>14}{'beam AUROC':>12}")
-    for name in METHODS:
-        beam = figures.get(f"auroc_{name}_beam", float("nan"))
-        print(f"{name:<10}{figures[f'auroc_{name}']:>14.4f}{beam:>12.4f}")
-    last = {k: v for k, v in figures.items() if k.startswith("auroc")}
+    print(f"{'method':<24}{'greedy AUROC':>14}{'beam AUROC':>12}")
+    names = {"frames": "entropy, frames alone"}
+    for name in methods:
+        beam_value = figures.get(f"auroc_{name}_beam", float("nan"))
+        print(f"{names.get(name, name):<24}{figures[f'auroc_{name}']:>14.4f}{beam_value:>12.4f}")
+    for threshold in (0.1, 0.3):
+        low = [bad for c, bad in some if c < threshold]
+        print(
+            f"entropy, greedy words under {threshold}: {len(low) / len(some):.0%} of the words, "
+            f"{sum(low) / max(1, len(low)):.0%} of them wrong, holding "
+            f"{sum(low) / max(1, wrong):.0%} of the wrong words"
+        )
+    right = [c for c, bad in some if not bad]
+    print(f"median confidence of right words: {np.median(right):.2f}")
+    order = ("entropy", "max_prob", "entropy_beam", "max_prob_beam")
+    last = {f"auroc_{k}": figures[f"auroc_{k}"] for k in order if f"auroc_{k}" in figures}
     print(" ".join(f"{k}={v:.4f}" for k, v in last.items()) + f" words={len(some)} wrong={wrong}")
 
 

@@ -184,8 +184,8 @@ def test_the_user_vocabulary_feeds_hotwords_in_the_models_case(arpa, tmp_path) -
 
 def test_word_times_and_scores_match_greedy_when_the_words_agree(arpa: Path) -> None:
     lp = log_probs(spell(["к", "о", "т"], ["с", "п", "и", "т"]))
-    greedy = GreedyDecoder(VOCABULARY).decode(lp, 1.5, FRAME_S)
-    frames_alone = replace(METHODS["entropy"], beam_temperature=None)
+    frames_alone = replace(METHODS["entropy"], posterior=False)
+    greedy = GreedyDecoder(VOCABULARY, frames_alone).decode(lp, 1.5, FRAME_S)
     beamed = beam(arpa, confidence=frames_alone).decode(lp, 1.5, FRAME_S)
     assert spans(beamed) == spans(greedy)
     assert [w.score for w in beamed] == pytest.approx([w.score for w in greedy], abs=1e-3)

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from asr_pipeline.ctc import CtcVocabulary, GreedyDecoder
-from asr_pipeline.ctc.confidence import METHODS, Confidence, word_posteriors
+from asr_pipeline.ctc.confidence import (
+    METHODS,
+    Confidence,
+    spelling_posteriors,
+    word_posteriors,
+)
 
 VOCAB = json.loads((Path(__file__).parent / "fixtures" / "ru_vocab.json").read_text("utf-8"))
 LABELS = tuple(sorted(VOCAB, key=VOCAB.get))
@@ -80,7 +85,7 @@ DA_NE = frames_of(
 
 
 def test_entropy_words_multiply_their_span_and_context_and_max_prob_averages_letters() -> None:
-    entropy = METHODS["entropy"]
+    entropy = replace(METHODS["entropy"], posterior=False)
     frame = entropy.frames(DA_NE)
     da, ne = GreedyDecoder(VOCABULARY, entropy).decode(DA_NE, 2.0, FRAME_S)
     assert (da.text, da.start, da.end, ne.text, ne.start, ne.end) == (
@@ -115,7 +120,7 @@ def test_beam_words_scored_on_frames_alone_match_greedy_words() -> None:
     pytest.importorskip("kenlm")
     from asr_pipeline.ctc.beam import BeamDecoder
 
-    for method in (METHODS["max_prob"], replace(METHODS["entropy"], beam_temperature=None)):
+    for method in (METHODS["max_prob"], replace(METHODS["entropy"], posterior=False)):
         greedy = GreedyDecoder(VOCABULARY, method).decode(DA_NE, 1.0, FRAME_S)
         beamed = BeamDecoder(VOCABULARY, None, workers=1, confidence=method).decode(
             DA_NE, 1.0, FRAME_S
@@ -132,7 +137,8 @@ def test_beam_words_take_their_n_best_posterior() -> None:
     from asr_pipeline.ctc.beam import BeamDecoder
 
     entropy = METHODS["entropy"]
-    da, ne = GreedyDecoder(VOCABULARY, entropy).decode(DA_NE, 1.0, FRAME_S)
+    frames_alone = replace(entropy, posterior=False)
+    da, ne = GreedyDecoder(VOCABULARY, frames_alone).decode(DA_NE, 1.0, FRAME_S)
     beam_da, beam_ne = BeamDecoder(VOCABULARY, None, workers=1, confidence=entropy).decode(
         DA_NE, 1.0, FRAME_S
     )
@@ -144,6 +150,41 @@ def test_beam_words_take_their_n_best_posterior() -> None:
     assert 0.3 < posterior_da < 0.7
     assert 0.75 < posterior_ne <= 1.0
     assert beam_da.score < beam_ne.score
+
+
+def test_spelling_posteriors_sum_every_path_that_spells_the_word() -> None:
+    # labels: 0 blank, 1 a, 2 b, 3 a second silent label (a word delimiter)
+    frame = [0.1, 0.5, 0.3, 0.1]
+    lp = np.log([frame, frame, frame])
+    # one frame: only "a"; two frames: aa, a_, _a (silence 0.2 a frame)
+    assert spelling_posteriors(lp[:1], [([1], 0, 1)], [0, 3]) == pytest.approx([0.5])
+    assert spelling_posteriors(lp[:2], [([1], 0, 2)], [0, 3]) == pytest.approx([0.45])
+    assert spelling_posteriors(lp[:2], [([2], 0, 2)], [0, 3]) == pytest.approx([0.21])
+    # a repeated letter needs silence between: a_a only
+    assert spelling_posteriors(lp, [([1, 1], 0, 3)], [0, 3]) == pytest.approx([0.05])
+    # ab over three frames: abb, aab, a_b, _ab, ab_ (abb: 0.5 * 0.3 * 0.3)
+    assert spelling_posteriors(lp, [([1, 2], 0, 3)], [0, 3]) == pytest.approx(
+        [0.045 + 0.075 + 0.03 + 0.03 + 0.03]
+    )
+    # context widens the window up to, not into, the neighbour's letters
+    words = [([1], 0, 1), ([2], 2, 3)]
+    assert spelling_posteriors(lp, words, [0, 3], context=0) == pytest.approx([0.5, 0.3])
+    assert spelling_posteriors(lp, words, [0, 3], context=1) == pytest.approx([0.45, 0.21])
+
+
+def test_greedy_words_take_the_posterior_of_their_spelling() -> None:
+    entropy = METHODS["entropy"]
+    frames_alone = replace(entropy, posterior=False)
+    da, ne = GreedyDecoder(VOCABULARY, frames_alone).decode(DA_NE, 1.0, FRAME_S)
+    silent = [VOCABULARY.blank, VOCABULARY.delimiter, *VOCABULARY.ignored]
+    spelled = [([VOCAB["д"], VOCAB["а"]], 1, 4), ([VOCAB["н"], VOCAB["е"]], 10, 13)]
+    posteriors = spelling_posteriors(DA_NE, spelled, silent, context=2)
+    scored = GreedyDecoder(VOCABULARY, entropy).decode(DA_NE, 1.0, FRAME_S)
+    assert [w.score for w in scored] == pytest.approx(
+        [math.sqrt(da.score) * posteriors[0], math.sqrt(ne.score) * posteriors[1]], abs=1e-4
+    )
+    # да's а frame split 0.5 against о 0.4: its spelling holds well under 0.5
+    assert posteriors[0] < 0.5 < posteriors[1]
 
 
 def test_word_posteriors_sum_the_beams_that_hold_the_word_at_that_time() -> None:

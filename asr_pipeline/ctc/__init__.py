@@ -74,9 +74,9 @@ class CtcStage:
         confidence: how each word's confidence (its score, 0..1) is computed from the model's
             frame probabilities, for greedy and beam alike: entropy (one minus each frame's
             normalised Tsallis entropy, alpha 0.75, multiplied over the word's frames and 8
-            either side; after arXiv 2212.08703; beam words also by their N-best posterior) or
-            max_prob (the mean probability of the best label over the frames that emit its
-            letters, the weaker baseline).
+            either side, after arXiv 2212.08703, with the posterior of the word's spelling, or
+            of the word among the beams) or max_prob (the mean probability of the best label
+            over the frames that emit its letters, the weaker baseline).
     """
 
     def __init__(

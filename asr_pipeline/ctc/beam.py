@@ -284,12 +284,11 @@ class BeamDecoder:
             return []
         text, _, offsets, _, _ = beams[0]
         texts = text.split()
-        temperature = self.confidence.beam_temperature
-        if temperature is None or len(texts) != len(offsets):
-            posteriors = None
-        else:
+        if self.confidence.posterior and len(texts) == len(offsets):
             nbest = [(score, frames) for _, _, frames, _, score in beams]
-            posteriors = word_posteriors(nbest, temperature)
+            posteriors = word_posteriors(nbest, self.confidence.beam_temperature)
+        else:
+            posteriors = None
         return self._words(texts, offsets, posteriors, prepared, log_probs, start, frame_s)
 
     def decode_batch(
@@ -356,7 +355,7 @@ class BeamDecoder:
         for text, first, end, frames, posterior in timed:
             score = self.confidence.word(confidence, list(frames))
             if posterior is not None:
-                score = self.confidence.beam_word(score, posterior)
+                score = self.confidence.combine(score, posterior)
             words.append(
                 Word(
                     text.lower(),

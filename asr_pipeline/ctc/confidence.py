@@ -15,14 +15,18 @@ a word's frames. Two methods:
 - ``max_prob``: the mean probability of the most likely label over the frames that emit the
   word's letters; the usual baseline.
 
-Beam search knows more than the frames: how many of its hypotheses agree on a word. With the
-``entropy`` method a beam-search word's confidence is the square root of its frame confidence
-times its posterior in the N-best list (:func:`word_posteriors`): the share of the beams'
-probability, from their combined acoustic and language-model scores at temperature 2, held by
-the beams that have the same word overlapping it in time. A word the language model pulled in
-against the acoustics, or one the beams disagree on, is doubted even where the frames were
-sharp; frames alone rank wrong beam words no better than 0.77 AUROC on the espeak sentences,
-with the posterior 0.84.
+Frames say how sharp the model was, not whether another word would fit them as well. With the
+``entropy`` method a word's confidence is therefore the square root of its frame confidence
+times its posterior:
+
+- a greedy word's is the CTC posterior of its spelling over its own frames and 2 either side
+  (never into a neighbour's letters), the probability of every path through those frames that
+  spells exactly it (:func:`spelling_posteriors`): a letter the model split between two
+  candidates halves it, wherever the frames were sharp;
+- a beam-search word's is its N-best posterior (:func:`word_posteriors`): the share of the
+  beams' probability, from their combined acoustic and language-model scores at temperature 2,
+  held by the beams with the same word overlapping it in time, so a word the language model
+  pulled in against the acoustics is doubted too.
 
 The settings were chosen on held-out espeak sentences with ``benchmarks/bench_confidence.py``,
 which measures how well each method ranks wrong words below right ones (AUROC).
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["METHODS", "Confidence", "word_posteriors"]
+__all__ = ["METHODS", "Confidence", "spelling_posteriors", "word_posteriors"]
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,19 @@ class Confidence:
     aggregate: Literal["min", "mean", "prod"] = "prod"
     span: bool = True
     context: int = 8
-    beam_temperature: float | None = 2.0
-    """Beam-search words only: the temperature of their N-best posterior, which multiplies the
-    frame confidence raised to ``beam_frame_weight``; None scores beam words on frames alone."""
-    beam_frame_weight: float = 0.5
+    posterior: bool = True
+    """Weigh each word by its posterior too: the spelling posterior of a greedy word, the
+    N-best posterior of a beam-search word; False scores words on their frames alone."""
+    posterior_context: int = 2
+    """Frames either side of a greedy word's letters that its spelling posterior covers."""
+    beam_temperature: float = 2.0
+    """The temperature of the beams' scores in the N-best posterior."""
+    frame_weight: float = 0.5
+    """The power of the frame confidence in a word's confidence when it has a posterior."""
 
-    def beam_word(self, frame_confidence: float, posterior: float) -> float:
-        """A beam-search word's confidence from its frame confidence and its N-best posterior."""
-        if self.beam_temperature is None:
-            return frame_confidence
-        value = frame_confidence**self.beam_frame_weight * posterior
+    def combine(self, frame_confidence: float, posterior: float) -> float:
+        """A word's confidence from its frame confidence and its posterior."""
+        value = frame_confidence**self.frame_weight * posterior
         return round(min(max(value, 0.0), 1.0), 4)
 
     def frames(self, log_probs: np.ndarray) -> np.ndarray:
@@ -117,6 +124,78 @@ class Confidence:
         return round(min(max(value, 0.0), 1.0), 4)
 
 
+SPELLING_BATCH = 64
+"""Words whose spelling posteriors are computed together (bounds the table's memory)."""
+
+
+def spelling_posteriors(
+    log_probs: np.ndarray,
+    words: Sequence[tuple[Sequence[int], int, int]],
+    silent: Sequence[int],
+    context: int = 2,
+) -> list[float]:
+    """The CTC posterior of each word's spelling over its frames.
+
+    ``words``: ``(labels, first, end)`` in time order, the label ids a word spells and the
+    frames from its first letter to one past its last. Each word's window is widened by
+    ``context`` frames either side, but never into a neighbour's letters. The labels in
+    ``silent`` (the blank, the word delimiter, special tokens) count as one silence; the
+    posterior is the total probability of the paths through the window that spell exactly
+    the word (the CTC forward algorithm), so over all spellings it sums to one.
+    """
+    import numpy as np
+
+    lp = np.asarray(log_probs, dtype=np.float64)
+    silence = np.logaddexp.reduce(lp[:, list(silent)], axis=1)
+    windows = []
+    for i, (labels, first, end) in enumerate(words):
+        low = max(0, first - context, words[i - 1][2] if i else 0)
+        high = min(len(lp), end + context, words[i + 1][1] if i + 1 < len(words) else len(lp))
+        windows.append((np.asarray(labels, dtype=np.int64), low, max(high, low)))
+    posteriors: list[float] = []
+    for at in range(0, len(windows), SPELLING_BATCH):
+        posteriors += _forward(lp, silence, windows[at : at + SPELLING_BATCH])
+    return posteriors
+
+
+def _forward(
+    lp: np.ndarray, silence: np.ndarray, windows: Sequence[tuple[np.ndarray, int, int]]
+) -> list[float]:
+    """The CTC forward algorithm for several words at once, in log space: the states of word
+    ``i`` are silence, letter 0, silence, letter 1, ..., silence, padded to the longest."""
+    import numpy as np
+
+    count = len(windows)
+    states = max(2 * len(labels) + 1 for labels, _, _ in windows)
+    frames = max(high - low for _, low, high in windows)
+    if frames == 0:
+        return [0.0] * count
+    emission = np.full((count, frames, states), -np.inf)
+    skip = np.zeros((count, states), dtype=bool)
+    for i, (labels, low, high) in enumerate(windows):
+        size = 2 * len(labels) + 1
+        emission[i, : high - low, 0:size:2] = silence[low:high, None]
+        emission[i, : high - low, 1:size:2] = lp[low:high][:, labels]
+        skip[i, 3:size:2] = labels[1:] != labels[:-1]  # a repeated letter needs silence between
+    alpha = np.full((count, states), -np.inf)
+    alpha[:, :2] = emission[:, 0, :2]
+    last = np.array([high - low - 1 for _, low, high in windows])
+    final = np.full((count, states), -np.inf)
+    final[last == 0] = alpha[last == 0]
+    step = np.full((count, states), -np.inf)
+    jump = np.full((count, states), -np.inf)
+    for t in range(1, frames):
+        step[:, 1:] = alpha[:, :-1]
+        jump[:, 2:] = np.where(skip[:, 2:], alpha[:, :-2], -np.inf)
+        with np.errstate(invalid="ignore"):  # -inf + -inf stays -inf
+            alpha = np.logaddexp(np.logaddexp(alpha, step), jump) + emission[:, t]
+        final[last == t] = alpha[last == t]
+    ends = np.array([2 * len(labels) for labels, _, _ in windows])
+    rows = np.arange(count)
+    total = np.logaddexp(final[rows, ends], final[rows, np.maximum(ends - 1, 0)])
+    return [float(min(1.0, np.exp(value))) for value in total]
+
+
 def word_posteriors(
     beams: Sequence[tuple[float, Sequence[tuple[str, tuple[int, int]]]]], temperature: float
 ) -> list[float]:
@@ -153,8 +232,6 @@ def word_posteriors(
 
 METHODS = {
     "entropy": Confidence(),
-    "max_prob": Confidence(
-        "max_prob", aggregate="mean", span=False, context=0, beam_temperature=None
-    ),
+    "max_prob": Confidence("max_prob", aggregate="mean", span=False, context=0, posterior=False),
 }
 """The methods the ``ctc`` stage's ``confidence`` option names."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..types import Word
-from .confidence import METHODS, Confidence
+from .confidence import METHODS, Confidence, spelling_posteriors
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,7 +61,7 @@ class GreedyDecoder:
 
     A word spans the first frame of its first character to the last frame of its last
     character (end exclusive: one frame past it). Its score is its ``confidence`` over the
-    frames that emit its characters (:mod:`.confidence`).
+    frames that emit its characters, with the posterior of its spelling (:mod:`.confidence`).
     """
 
     def __init__(
@@ -77,40 +77,61 @@ class GreedyDecoder:
         if len(log_probs) == 0:
             return []
         best = log_probs.argmax(axis=1)
-        confidence = self.confidence.frames(log_probs)
         # Runs of one label: [run_starts[i], run_starts[i+1]).
         run_starts = np.flatnonzero(np.r_[True, best[1:] != best[:-1]])
         run_ends = np.r_[run_starts[1:], len(best)]
         vocab = self.vocabulary
-        words: list[Word] = []
-        text: list[str] = []
-        first = last = 0
-        letter_frames: list[int] = []
-
-        def flush() -> None:
-            if text:
-                words.append(
-                    Word(
-                        "".join(text),
-                        round(start + first * frame_s, 3),
-                        round(start + (last + 1) * frame_s, 3),
-                        self.confidence.word(confidence, letter_frames),
-                    )
-                )
-            text.clear()
-            letter_frames.clear()
-
+        spelled: list[list[int]] = []  # per word: its labels, and the frames that emit them
+        letter_frames: list[list[int]] = []
+        word: list[int] = []
+        frames: list[int] = []
         for run_start, run_end in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
             label = int(best[run_start])
             if label == vocab.delimiter:
-                flush()
-            elif label == vocab.blank or label in vocab.ignored:
-                continue
-            else:
-                if not text:
-                    first = run_start
-                last = run_end - 1
-                text.append(self._letters[label])
-                letter_frames.extend(range(run_start, run_end))
-        flush()
-        return words
+                if word:
+                    spelled.append(word)
+                    letter_frames.append(frames)
+                word, frames = [], []
+            elif label != vocab.blank and label not in vocab.ignored:
+                word.append(label)
+                frames.extend(range(run_start, run_end))
+        if word:
+            spelled.append(word)
+            letter_frames.append(frames)
+        return self._words(log_probs, spelled, letter_frames, start, frame_s)
+
+    def _words(
+        self,
+        log_probs: np.ndarray,
+        spelled: list[list[int]],
+        letter_frames: list[list[int]],
+        start: float,
+        frame_s: float,
+    ) -> list[Word]:
+        """Timed, scored words from their labels and the frames that emit them."""
+        confidence = self.confidence.frames(log_probs)
+        scores = [self.confidence.word(confidence, frames) for frames in letter_frames]
+        if self.confidence.posterior and spelled:
+            vocab = self.vocabulary
+            silent = [vocab.blank, *sorted(vocab.ignored)]
+            silent += [] if vocab.delimiter is None else [vocab.delimiter]
+            spans = [
+                (labels, frames[0], frames[-1] + 1)
+                for labels, frames in zip(spelled, letter_frames, strict=True)
+            ]
+            posteriors = spelling_posteriors(
+                log_probs, spans, silent, self.confidence.posterior_context
+            )
+            scores = [
+                self.confidence.combine(score, posterior)
+                for score, posterior in zip(scores, posteriors, strict=True)
+            ]
+        return [
+            Word(
+                "".join(self._letters[label] for label in labels),
+                round(start + frames[0] * frame_s, 3),
+                round(start + (frames[-1] + 1) * frame_s, 3),
+                score,
+            )
+            for labels, frames, score in zip(spelled, letter_frames, scores, strict=True)
+        ]
