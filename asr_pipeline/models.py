@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ModelError
-from .hub import hub_reachable, is_hub_id, offline_mode, revision_to_load
+from .hub import ensure_reachable, hub_reachable, is_hub_id, offline_mode, revision_to_load
 
 if TYPE_CHECKING:
     from .config import PipelineConfig
@@ -28,6 +28,7 @@ __all__ = [
     "ModelNeed",
     "cache_dir",
     "cached_models",
+    "check_model_folders",
     "download_model",
     "hub_unreachable",
     "models_needed",
@@ -85,6 +86,16 @@ def models_needed(config: PipelineConfig) -> list[ModelNeed]:
         if beam and not need.language_model:
             needs[model, revision] = dataclasses.replace(need, language_model=True)
     return list(needs.values())
+
+
+def check_model_folders(config: PipelineConfig) -> None:
+    """Raise :class:`~.errors.ModelNotFoundError` for a stage's ``model`` option that names a
+    folder (not a hub ID) that is not there: a check a driver can make before its workers
+    start, where hub models are left to the workers' caches."""
+    for name in config.pipeline:
+        model = config.stages[name].options.get("model")
+        if isinstance(model, str) and not is_hub_id(model):
+            ensure_reachable(model, option=f"stages.{name}.model")
 
 
 def cache_dir(explicit: str | Path | None = None) -> Path:

@@ -182,6 +182,21 @@ def run_and_kill(files: list[Path], out: Path, retries: int) -> tuple[dict, list
 
 
 @needs_proc
+def test_a_missing_model_folder_is_refused_before_ray_starts(short: Path, tmp_path: Path) -> None:
+    ray.shutdown()  # the command starts its own cluster, or would
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["transcribe", str(short / "one.wav"), "-o", str(tmp_path), "--stages", "vad,ctc"]
+            + ["--model", str(tmp_path / "no-such-model"), "--executor", "ray"],
+        )
+        assert result.exit_code == 2, result.output
+        assert "stages.ctc.model: no model folder at" in result.output
+        assert not ray.is_initialized()
+    finally:
+        ray.init(num_cpus=2, log_to_driver=False, logging_level="ERROR")
+
+
 def test_a_killed_worker_has_its_file_finished_by_a_new_one(
     long: list[Path], tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AsrPipelineError, MissingDependencyError
+from ..models import check_model_folders
 from .base import Item, Job, Outcome, process_file
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class RayExecutor:
             return
         if job.config is None:
             raise ValueError("the Ray executor builds the pipeline from a config")
+        check_model_folders(job.config)  # a mistyped folder is reported before Ray starts
         ray = _ray()
         loggers = [logging.getLogger(name) for name in ("ray", "ray.data")]
         levels = [logger.level for logger in loggers]
