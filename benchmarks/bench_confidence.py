@@ -160,33 +160,22 @@ def main() -> None:
     value = auroc(greedy(default, tuning))
     print(f"  {value:.4f}  {frames_of(default)} (the library's)")
 
-    print("greedy words, spelling posterior:")
-    settings = [(None, 1.0)] + list(itertools.product((0, 2, 4, 8), (0.25, 0.5, 1.0)))
-    for context, weight in settings:
-        method = dataclasses.replace(
-            default,
-            posterior=context is not None,
-            posterior_context=context or 0,
-            frame_weight=weight,
-        )
-        what = "frames alone" if context is None else f"context {context}, frame weight {weight:g}"
-        print(f"  {auroc(greedy(method, tuning)):.4f}  {what}")
+    def tune_posterior(title: str, score, option: str, values: tuple[float, ...]) -> None:
+        """AUROC on the tuning sentences of each value of ``option`` and frame weight."""
+        print(title)
+        for value, weight in [(None, 1.0), *itertools.product(values, (0.25, 0.5, 1.0))]:
+            if value is None:
+                method, what = dataclasses.replace(default, posterior=False), "frames alone"
+            else:
+                method = dataclasses.replace(default, **{option: value}, frame_weight=weight)
+                what = f"{option} {value:g}, frame weight {weight:g}"
+            print(f"  {auroc(score(method, tuning)):.4f}  {what}")
+
+    tune_posterior("greedy words, spelling posterior:", greedy, "posterior_context", (0, 2, 4, 8))
     if not args.no_beam:
-        print("beam-search words, N-best posterior:")
-        settings = [(None, 1.0)] + list(itertools.product((1.0, 2.0, 4.0), (0.25, 0.5, 1.0)))
-        for temperature, weight in settings:
-            method = dataclasses.replace(
-                default,
-                posterior=temperature is not None,
-                beam_temperature=temperature or 1.0,
-                frame_weight=weight,
-            )
-            what = (
-                "frames alone"
-                if temperature is None
-                else f"temperature {temperature:g}, frame weight {weight:g}"
-            )
-            print(f"  {auroc(beam(method, tuning)):.4f}  {what}")
+        tune_posterior(
+            "beam-search words, N-best posterior:", beam, "beam_temperature", (1.0, 2.0, 4.0)
+        )
     print(
         f"the library's: context {default.posterior_context}, temperature "
         f"{default.beam_temperature:g}, frame weight {default.frame_weight:g}"
