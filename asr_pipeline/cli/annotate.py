@@ -8,6 +8,7 @@ import typer
 from ..annotate import DATASET_FORMATS, AddToDataset, AnnotationError, Dataset, import_annotations
 from ..errors import UnknownNameError
 from ..executors import Job, by_duration, run_job
+from ..executors.progress import format_duration
 from ..registry import writers as writer_registry
 from .batch import check_stems, collect_inputs, make_writers, output_paths, report
 from .execution import (
@@ -179,15 +180,19 @@ def annotate(
 def _summary(dataset: Dataset) -> None:
     records = dataset.records.values()
     clips = [c for r in records for c in r.clips]
-    minutes = sum(c.duration for c in clips) / 60
     low = sum(r.low_confidence for r in records)
     short = sum(r.too_short for r in records)
     long = sum(r.too_long for r in records)
-    sources = "source" if len(records) == 1 else "sources"
     say(
-        f"dataset: {len(clips)} clips, {minutes:.1f} min, from {len(records)} {sources}; "
+        f"dataset: {_count(len(clips), 'clip')}, "
+        f"{format_duration(sum(c.duration for c in clips))} of speech, "
+        f"from {_count(len(records), 'source')}; "
         f"left out: {low} under --min-confidence, {short} too short, {long} too long"
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def import_annotations_command(
