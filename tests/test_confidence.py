@@ -172,6 +172,23 @@ def test_spelling_posteriors_sum_every_path_that_spells_the_word() -> None:
     assert spelling_posteriors(lp, words, [0, 3], context=1) == pytest.approx([0.45, 0.21])
 
 
+def test_spelling_posteriors_are_computed_in_bounded_batches(monkeypatch) -> None:
+    import asr_pipeline.ctc.confidence as confidence
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(80, 4)) * 2
+    lp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    words = [([1, 2], 2, 6), ([2], 10, 12), ([1, 2, 1, 2, 1], 20, 60), ([2, 1], 64, 70)]
+    whole = spelling_posteriors(lp, words, [0, 3])
+    # tables of 60 cells: each short word alone (8 frames x 5 states = 40 for the first, two
+    # words together 80), the long one never
+    monkeypatch.setattr(confidence, "SPELLING_CELLS", 60)
+    bounded = spelling_posteriors(lp, words, [0, 3])
+    assert bounded[2] is None  # 44 frames x 11 states
+    assert [bounded[i] for i in (0, 1, 3)] == pytest.approx([whole[i] for i in (0, 1, 3)])
+    assert all(0.0 < value < 1.0 for value in whole)
+
+
 def test_greedy_words_take_the_posterior_of_their_spelling() -> None:
     entropy = METHODS["entropy"]
     frames_alone = replace(entropy, posterior=False)

@@ -124,8 +124,9 @@ class Confidence:
         return round(min(max(value, 0.0), 1.0), 4)
 
 
-SPELLING_BATCH = 64
-"""Words whose spelling posteriors are computed together (bounds the table's memory)."""
+SPELLING_CELLS = 4_000_000
+"""Words whose spelling posteriors are computed together share a table of words x frames x
+states of at most this many cells (32 MB); a word whose own table is larger gets none."""
 
 
 def spelling_posteriors(
@@ -133,8 +134,9 @@ def spelling_posteriors(
     words: Sequence[tuple[Sequence[int], int, int]],
     silent: Sequence[int],
     context: int = 2,
-) -> list[float]:
-    """The CTC posterior of each word's spelling over its frames.
+) -> list[float | None]:
+    """The CTC posterior of each word's spelling over its frames (None for a word too long to
+    compute: see :data:`SPELLING_CELLS`).
 
     ``words``: ``(labels, first, end)`` in time order, the label ids a word spells and the
     frames from its first letter to one past its last. Each word's window is widened by
@@ -152,19 +154,35 @@ def spelling_posteriors(
         low = max(0, first - context, words[i - 1][2] if i else 0)
         high = min(len(lp), end + context, words[i + 1][1] if i + 1 < len(words) else len(lp))
         windows.append((np.asarray(labels, dtype=np.int64), low, max(high, low)))
-    posteriors: list[float] = []
-    for at in range(0, len(windows), SPELLING_BATCH):
-        posteriors += _forward(lp, silence, windows[at : at + SPELLING_BATCH])
-    return posteriors
+    posteriors: list[float | None] = []
+    batch: list[tuple[np.ndarray, int, int]] = []
+    for window in windows:
+        if _cells([window]) > SPELLING_CELLS:
+            posteriors += _forward(lp, silence, batch) + [None]
+            batch = []
+            continue
+        if _cells([*batch, window]) > SPELLING_CELLS:
+            posteriors += _forward(lp, silence, batch)
+            batch = []
+        batch.append(window)
+    return posteriors + _forward(lp, silence, batch)
+
+
+def _cells(windows: Sequence[tuple[np.ndarray, int, int]]) -> int:
+    """The size of the forward table of ``windows``."""
+    states = max(2 * len(labels) + 1 for labels, _, _ in windows)
+    return len(windows) * states * max(high - low for _, low, high in windows)
 
 
 def _forward(
     lp: np.ndarray, silence: np.ndarray, windows: Sequence[tuple[np.ndarray, int, int]]
-) -> list[float]:
+) -> list[float | None]:
     """The CTC forward algorithm for several words at once, in log space: the states of word
     ``i`` are silence, letter 0, silence, letter 1, ..., silence, padded to the longest."""
     import numpy as np
 
+    if not windows:
+        return []
     count = len(windows)
     states = max(2 * len(labels) + 1 for labels, _, _ in windows)
     frames = max(high - low for _, low, high in windows)

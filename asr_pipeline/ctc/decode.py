@@ -123,7 +123,7 @@ class GreedyDecoder:
                 log_probs, spans, silent, self.confidence.posterior_context
             )
             scores = [
-                self.confidence.combine(score, posterior)
+                score if posterior is None else self.confidence.combine(score, posterior)
                 for score, posterior in zip(scores, posteriors, strict=True)
             ]
         return [
