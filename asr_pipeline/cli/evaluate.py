@@ -21,7 +21,8 @@ from ..evaluate import (
     read_manifest,
     recognise,
     require_jiwer,
-    score,
+    score_hypotheses,
+    score_recognised,
     write_report,
 )
 from ..executors import Executor, Job
@@ -175,16 +176,8 @@ def evaluate(
                     )
                 if found.unmatched:
                     say(f"note: {len(found.unmatched)} line(s) of {hyp} match no manifest entry")
-                info |= {"hypotheses": str(hyp), **found.metadata}
-                report = score(
-                    entries,
-                    found.texts,
-                    normalization,
-                    failures=found.missing,
-                    info=info,
-                    turns=found.turns,
-                    collar=collar,
-                )
+                info["hypotheses"] = str(hyp)
+                report = score_hypotheses(entries, found, normalization, info=info, collar=collar)
             else:
                 report = _recognise(
                     entries, normalization, pipeline_options, runner, info, verbose, collar
@@ -215,20 +208,8 @@ def _recognise(
     check_audio(entries)
     config = pipeline_config(*pipeline_options)
     found = recognise(entries, executor, Job(config=config, verbose=verbose))
-    info["load_s"] = found.load_s
-    info |= found.metadata
-    info.setdefault("config_hash", config.hash)
-    info.setdefault("stages", list(config.pipeline))
-    return score(
-        entries,
-        found.texts,
-        normalization,
-        failures=found.failures,
-        timings=found.timings,
-        info=info,
-        turns=found.turns,
-        collar=collar,
-    )
+    info |= {"load_s": found.load_s, "config_hash": config.hash, "stages": list(config.pipeline)}
+    return score_recognised(entries, found, normalization, info=info, collar=collar)
 
 
 # ---------------------------------------------------------------- terminal

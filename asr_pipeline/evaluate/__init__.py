@@ -13,6 +13,7 @@ jiwer (the ``eval`` extra) does the alignment and counting.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,6 +72,8 @@ __all__ = [
     "recognise",
     "score",
     "score_file",
+    "score_hypotheses",
+    "score_recognised",
     "speaker_counts",
     "write_report",
 ]
@@ -98,29 +101,55 @@ def evaluate(
     check_references(entries, normalization)
     info: dict[str, object] = {"manifest": str(manifest)}
     if hypotheses is not None:
+        info["hypotheses"] = str(hypotheses)
         found = read_hypotheses(hypotheses, entries)
-        info |= {"hypotheses": str(hypotheses), **found.metadata}
-        return score(
-            entries,
-            found.texts,
-            normalization,
-            failures=found.missing,
-            info=info,
-            turns=found.turns,
-            collar=collar,
-        )
+        return score_hypotheses(entries, found, normalization, info=info, collar=collar)
     check_audio(entries)
     from ..executors import Job, LocalExecutor
 
-    found = recognise(entries, LocalExecutor(), Job(process=pipeline), progress=False)
-    info |= found.metadata or {"config_hash": pipeline.config.hash}
+    recognised = recognise(entries, LocalExecutor(), Job(process=pipeline), progress=False)
+    if not recognised.metadata:
+        info["config_hash"] = pipeline.config.hash
+    return score_recognised(entries, recognised, normalization, info=info, collar=collar)
+
+
+def score_hypotheses(
+    entries: Sequence[Entry],
+    found: Hypotheses,
+    normalization: Normalization,
+    *,
+    info: Mapping[str, object],
+    collar: float = DEFAULT_COLLAR,
+) -> EvalReport:
+    """Score hypotheses from :func:`read_hypotheses`; their transcripts' metadata joins
+    ``info``."""
+    return score(
+        entries,
+        found.texts,
+        normalization,
+        failures=found.missing,
+        info={**info, **found.metadata},
+        turns=found.turns,
+        collar=collar,
+    )
+
+
+def score_recognised(
+    entries: Sequence[Entry],
+    found: Recognised,
+    normalization: Normalization,
+    *,
+    info: Mapping[str, object],
+    collar: float = DEFAULT_COLLAR,
+) -> EvalReport:
+    """Score what :func:`recognise` returned; the transcripts' metadata joins ``info``."""
     return score(
         entries,
         found.texts,
         normalization,
         failures=found.failures,
         timings=found.timings,
-        info=info,
+        info={**info, **found.metadata},
         turns=found.turns,
         collar=collar,
     )
